@@ -1,0 +1,113 @@
+"""Timing benchmarks for fastmlp.MLPClassifier.
+
+Every ``setup`` builds its data and runs a short warm-up fit (and, for the
+prediction benchmarks, warm-up predictions) with the same dtypes and settings
+as the timed call, so that Numba's just-in-time compilation happens before
+timing starts and the timings measure the compiled kernels only.
+"""
+
+import warnings
+
+import numpy as np
+from sklearn.datasets import load_digits, make_classification
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.preprocessing import StandardScaler
+
+from fastmlp import MLPClassifier
+from fastmlp.datasets import load_penguins
+
+# Training runs for a fixed number of epochs: no early stopping on the loss.
+NO_EARLY_STOP = {"tol": 0.0, "n_iter_no_change": 10**9}
+WARMUP_MAX_ITER = 2
+
+
+def _fit(model, X, y):
+    """Fit ``model``, silencing the expected ConvergenceWarning."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return model.fit(X, y)
+
+
+def _warm_up(params, X, y):
+    """Fit a copy of the model for a couple of epochs to compile the kernels."""
+    _fit(MLPClassifier(**{**params, "max_iter": WARMUP_MAX_ITER}), X, y)
+
+
+class TimeFitPenguins:
+    """Adam, two small hidden layers, 500 epochs on the standardised penguins."""
+
+    timeout = 300
+
+    def setup(self):
+        X, y = load_penguins(return_X_y=True)
+        self.X = StandardScaler().fit_transform(X)
+        self.y = y
+        self.params = {
+            "hidden_layer_sizes": (5, 5),
+            "solver": "adam",
+            "batch_size": 200,
+            "max_iter": 500,
+            "random_state": 0,
+            **NO_EARLY_STOP,
+        }
+        _warm_up(self.params, self.X, self.y)
+
+    def time_fit(self):
+        _fit(MLPClassifier(**self.params), self.X, self.y)
+
+
+class TimeFitDigits:
+    """Adam, one hidden layer of 100 units, 100 epochs on the digits."""
+
+    params = ["float64", "float32"]
+    param_names = ["dtype"]
+    timeout = 300
+
+    def setup(self, dtype):
+        X, y = load_digits(return_X_y=True)
+        self.X = (X / 16.0).astype(dtype)
+        self.y = y
+        self.params = {
+            "hidden_layer_sizes": (100,),
+            "solver": "adam",
+            "max_iter": 100,
+            "random_state": 0,
+            **NO_EARLY_STOP,
+        }
+        _warm_up(self.params, self.X, self.y)
+
+    def time_fit(self, dtype):
+        _fit(MLPClassifier(**self.params), self.X, self.y)
+
+
+class TimePredict:
+    """predict_proba of a (256, 128) network, one row and 100 000 rows."""
+
+    timeout = 300
+
+    def setup(self):
+        X, y = make_classification(
+            n_samples=5000,
+            n_features=100,
+            n_informative=50,
+            n_classes=10,
+            random_state=0,
+        )
+        X = X.astype(np.float32)
+        self.model = _fit(
+            MLPClassifier(hidden_layer_sizes=(256, 128), max_iter=2, random_state=0),
+            X,
+            y,
+        )
+        rng = np.random.default_rng(0)
+        self.X_100k = rng.standard_normal((100_000, 100), dtype=np.float32)
+        self.X_1row = self.X_100k[:1].copy()
+        # Compile the prediction path for both input sizes.
+        self.model.predict_proba(self.X_1row)
+        self.model.predict_proba(self.X_100k[:1000])
+
+    def time_predict_proba_1row(self):
+        self.model.predict_proba(self.X_1row)
+
+    def time_predict_proba_100k(self):
+        self.model.predict_proba(self.X_100k)
