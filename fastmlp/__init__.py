@@ -1,0 +1,11 @@
+"""fastmlp: multi-layer perceptrons for tabular data on hand-written Numba kernels.
+
+A drop-in for scikit-learn's ``MLPClassifier``: the same parameters, methods and
+fitted attributes, and in float64 with the same ``random_state`` the same model.
+"""
+
+from fastmlp._multilayer_perceptron import MLPClassifier
+
+__version__ = "0.1.0"
+
+__all__ = ["MLPClassifier", "__version__"]

@@ -1,0 +1,491 @@
+"""The estimator machinery shared by MLPClassifier and MLPRegressor.
+
+This layer decides what to compute: it validates input with scikit-learn's
+own utilities, draws every random number in exactly the order scikit-learn
+draws it, keeps the parameters in one flat buffer (``coefs_`` and
+``intercepts_`` are views into it) and runs the per-epoch control. The
+kernels in ``fastmlp.kernels`` do the arithmetic.
+"""
+
+import warnings
+from abc import ABC, abstractmethod
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.base import BaseEstimator, is_classifier
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, Options, StrOptions
+from sklearn.utils.validation import (
+    _check_sample_weight,
+    check_is_fitted,
+    validate_data,
+)
+
+from fastmlp import kernels
+from fastmlp._stochastic_optimizers import AdamOptimizer, SGDOptimizer
+
+_STOCHASTIC_SOLVERS = ["sgd", "adam"]
+
+ACTIVATIONS = {
+    "identity": kernels.ACT_IDENTITY,
+    "relu": kernels.ACT_RELU,
+    "tanh": kernels.ACT_TANH,
+    "logistic": kernels.ACT_LOGISTIC,
+}
+
+OUT_ACTIVATIONS = {
+    "identity": kernels.OUT_IDENTITY,
+    "logistic": kernels.OUT_LOGISTIC,
+    "softmax": kernels.OUT_SOFTMAX,
+    "exp": kernels.OUT_EXP,
+}
+
+# A layer whose weight matrix has at least this many entries runs its GEMMs
+# through BLAS (np.dot inside the kernel); smaller layers use the hand-written
+# loops, which have no call overhead and fuse bias and activation.
+BLAS_MIN_WEIGHTS = 4096
+
+# predict_proba runs serially up to this many rows, in parallel row blocks above.
+PREDICT_PARALLEL_MIN_ROWS = 2048
+PREDICT_BLOCK = 128
+
+
+class BaseMultilayerPerceptron(BaseEstimator, ABC):
+    """Base class for MLP classification and regression.
+
+    Warning: This class should not be used directly. Use derived classes instead.
+    """
+
+    _parameter_constraints: dict = {
+        "hidden_layer_sizes": [
+            "array-like",
+            Interval(Integral, 1, None, closed="left"),
+        ],
+        "activation": [StrOptions({"identity", "logistic", "tanh", "relu"})],
+        "solver": [StrOptions({"lbfgs", "sgd", "adam"})],
+        "alpha": [Interval(Real, 0, None, closed="left")],
+        "batch_size": [
+            StrOptions({"auto"}),
+            Interval(Integral, 1, None, closed="left"),
+        ],
+        "learning_rate": [StrOptions({"constant", "invscaling", "adaptive"})],
+        "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
+        "power_t": [Interval(Real, 0, None, closed="left")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "shuffle": ["boolean"],
+        "random_state": ["random_state"],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "verbose": ["verbose"],
+        "warm_start": ["boolean"],
+        "momentum": [Interval(Real, 0, 1, closed="both")],
+        "nesterovs_momentum": ["boolean"],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="left")],
+        "beta_1": [Interval(Real, 0, 1, closed="left")],
+        "beta_2": [Interval(Real, 0, 1, closed="left")],
+        "epsilon": [Interval(Real, 0, None, closed="neither")],
+        "n_iter_no_change": [
+            Interval(Integral, 1, None, closed="left"),
+            Options(Real, {np.inf}),
+        ],
+        "max_fun": [Interval(Integral, 1, None, closed="left")],
+    }
+
+    @abstractmethod
+    def __init__(
+        self,
+        hidden_layer_sizes,
+        activation,
+        solver,
+        alpha,
+        batch_size,
+        learning_rate,
+        learning_rate_init,
+        power_t,
+        max_iter,
+        loss,
+        shuffle,
+        random_state,
+        tol,
+        verbose,
+        warm_start,
+        momentum,
+        nesterovs_momentum,
+        early_stopping,
+        validation_fraction,
+        beta_1,
+        beta_2,
+        epsilon,
+        n_iter_no_change,
+        max_fun,
+    ):
+        self.activation = activation
+        self.solver = solver
+        self.alpha = alpha
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.learning_rate_init = learning_rate_init
+        self.power_t = power_t
+        self.max_iter = max_iter
+        self.loss = loss
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.tol = tol
+        self.verbose = verbose
+        self.warm_start = warm_start
+        self.momentum = momentum
+        self.nesterovs_momentum = nesterovs_momentum
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.n_iter_no_change = n_iter_no_change
+        self.max_fun = max_fun
+
+    # ------------------------------------------------------------------
+    # The flat parameter buffer
+    # ------------------------------------------------------------------
+    def _layer_units_array(self):
+        units = [self.coefs_[0].shape[0]] + [c.shape[1] for c in self.coefs_]
+        return np.asarray(units, dtype=np.int64)
+
+    def _make_views(self, units):
+        """Point coefs_ and intercepts_ into self._params ([W0, b0, W1, b1, ...])."""
+        coefs, intercepts = [], []
+        off = 0
+        for fan_in, fan_out in zip(units[:-1], units[1:], strict=True):
+            fan_in, fan_out = int(fan_in), int(fan_out)
+            coefs.append(
+                self._params[off : off + fan_in * fan_out].reshape(fan_in, fan_out)
+            )
+            off += fan_in * fan_out
+            intercepts.append(self._params[off : off + fan_out])
+            off += fan_out
+        self.coefs_ = coefs
+        self.intercepts_ = intercepts
+
+    def _flat_params(self):
+        """The flat buffer behind coefs_ and intercepts_.
+
+        If a user replaced or reassigned any of them, the buffer is rebuilt
+        from what coefs_ and intercepts_ now hold.
+        """
+        params = getattr(self, "_params", None)
+        if params is not None and all(
+            a.base is params for a in (*self.coefs_, *self.intercepts_)
+        ):
+            return params
+        dtype = np.result_type(*self.coefs_, *self.intercepts_)
+        parts = []
+        for c, b in zip(self.coefs_, self.intercepts_, strict=True):
+            parts.append(np.asarray(c, dtype=dtype).ravel())
+            parts.append(np.asarray(b, dtype=dtype).ravel())
+        units = self._layer_units_array()
+        self._params = np.ascontiguousarray(np.concatenate(parts))
+        self._make_views(units)
+        return self._params
+
+    def __getstate__(self):
+        state = super().__getstate__()
+        state = dict(state)
+        # The views do not survive pickling as views; rebuild them on load.
+        if "_params" in state:
+            state.pop("coefs_", None)
+            state.pop("intercepts_", None)
+            state["_layer_units"] = self._layer_units_array()
+        return state
+
+    def __setstate__(self, state):
+        units = state.pop("_layer_units", None)
+        super().__setstate__(state)
+        if units is not None:
+            self._make_views(units)
+
+    # ------------------------------------------------------------------
+    # Fitting
+    # ------------------------------------------------------------------
+    def _initialize(self, y, layer_units, dtype):
+        """Set all attributes and draw the initial weights (first fit only)."""
+        self.n_iter_ = 0
+        self.t_ = 0
+        self.n_outputs_ = y.shape[1]
+        self.n_layers_ = len(layer_units)
+
+        if not is_classifier(self):
+            self.out_activation_ = "exp" if self.loss == "poisson" else "identity"
+        elif self._label_binarizer.y_type_ == "multiclass":
+            self.out_activation_ = "softmax"
+        else:
+            self.out_activation_ = "logistic"
+
+        units = np.asarray(layer_units, dtype=np.int64)
+        self._params = np.empty(kernels.param_layout_size(units), dtype=dtype)
+        self._make_views(units)
+        for i in range(self.n_layers_ - 1):
+            coef_init, intercept_init = self._init_coef(
+                layer_units[i], layer_units[i + 1], dtype
+            )
+            self.coefs_[i][...] = coef_init
+            self.intercepts_[i][...] = intercept_init
+
+        if self.solver in _STOCHASTIC_SOLVERS:
+            self.loss_curve_ = []
+            self._no_improvement_count = 0
+            self.best_loss_ = np.inf
+            self.validation_scores_ = None
+            self.best_validation_score_ = None
+
+    def _init_coef(self, fan_in, fan_out, dtype):
+        # Glorot-uniform, drawn as scikit-learn draws it: weights, then biases.
+        factor = 6.0
+        if self.activation == "logistic":
+            factor = 2.0
+        init_bound = np.sqrt(factor / (fan_in + fan_out))
+        coef_init = self._random_state.uniform(
+            -init_bound, init_bound, (fan_in, fan_out)
+        )
+        intercept_init = self._random_state.uniform(-init_bound, init_bound, fan_out)
+        return coef_init.astype(dtype, copy=False), intercept_init.astype(
+            dtype, copy=False
+        )
+
+    def _check_supported(self):
+        if self.solver == "lbfgs":
+            raise NotImplementedError(
+                "solver='lbfgs' is not available in this version of fastmlp; "
+                "use solver='adam' or solver='sgd'."
+            )
+        if self.early_stopping:
+            raise NotImplementedError(
+                "early_stopping=True is not available in this version of fastmlp."
+            )
+
+    def _fit(self, X, y, sample_weight=None, incremental=False):
+        self._validate_params()
+        self._check_supported()
+        hidden_layer_sizes = self.hidden_layer_sizes
+        if not hasattr(hidden_layer_sizes, "__iter__"):
+            hidden_layer_sizes = [hidden_layer_sizes]
+        hidden_layer_sizes = list(hidden_layer_sizes)
+        if np.any(np.array(hidden_layer_sizes) <= 0):
+            raise ValueError(
+                "hidden_layer_sizes must be > 0, got %s." % hidden_layer_sizes
+            )
+        first_pass = not hasattr(self, "coefs_") or (
+            not self.warm_start and not incremental
+        )
+
+        X, y = self._validate_input(X, y, incremental, reset=first_pass)
+        n_samples, n_features = X.shape
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(sample_weight, X, dtype=X.dtype)
+        if y.ndim == 1:
+            y = y.reshape((-1, 1))
+        self.n_outputs_ = y.shape[1]
+        layer_units = [n_features] + hidden_layer_sizes + [self.n_outputs_]
+
+        self._random_state = check_random_state(self.random_state)
+        if first_pass:
+            self._initialize(y, layer_units, X.dtype)
+        elif [int(u) for u in self._layer_units_array()] != layer_units:
+            raise ValueError(
+                "The network's layer sizes %s do not match those that the data and "
+                "hidden_layer_sizes ask for, %s."
+                % (list(self._layer_units_array()), layer_units)
+            )
+
+        params = self._flat_params()
+        if params.dtype != X.dtype:
+            # Continue in the dtype of the model.
+            X = X.astype(params.dtype)
+        Y = np.ascontiguousarray(y, dtype=params.dtype)
+        if sample_weight is None:
+            sw = np.ones(n_samples, dtype=params.dtype)
+        else:
+            sw = np.ascontiguousarray(sample_weight, dtype=params.dtype)
+
+        self._fit_stochastic(
+            X, Y, sw, np.asarray(layer_units, dtype=np.int64), incremental
+        )
+
+        if not np.isfinite(self._params).all():
+            raise ValueError(
+                "Solver produced non-finite parameter weights. The input data may"
+                " contain large values and need to be preprocessed."
+            )
+        return self
+
+    def _fit_stochastic(self, X, Y, sw, units, incremental):
+        params = self._params
+        if not incremental or not hasattr(self, "_optimizer"):
+            if self.solver == "sgd":
+                self._optimizer = SGDOptimizer(
+                    params,
+                    self.learning_rate_init,
+                    self.learning_rate,
+                    self.momentum,
+                    self.nesterovs_momentum,
+                    self.power_t,
+                )
+            else:
+                self._optimizer = AdamOptimizer(
+                    params,
+                    self.learning_rate_init,
+                    self.beta_1,
+                    self.beta_2,
+                    self.epsilon,
+                )
+        opt = self._optimizer
+        state_a, state_b = opt.state
+
+        n_samples = X.shape[0]
+        if self.batch_size == "auto":
+            batch_size = min(200, n_samples)
+        else:
+            if self.batch_size > n_samples:
+                warnings.warn(
+                    "Got `batch_size` less than 1 or larger than "
+                    "sample size. It is going to be clipped",
+                    stacklevel=2,
+                )
+            batch_size = int(np.clip(self.batch_size, 1, n_samples))
+
+        # Scratch space for one fit, allocated once.
+        grads = np.empty_like(params)
+        work = np.empty(kernels.workspace_size(units, batch_size), dtype=params.dtype)
+        sample_idx = np.arange(n_samples, dtype=np.int64)
+        act = ACTIVATIONS[self.activation]
+        out_act = OUT_ACTIVATIONS[self.out_activation_]
+        rng = self._random_state
+        train_epoch = kernels.train_epoch
+
+        try:
+            self.n_iter_ = 0
+            for _ in range(self.max_iter):
+                if self.shuffle:
+                    # In place: the same draws, and the same order, as
+                    # sklearn.utils.shuffle(sample_idx, random_state=rng).
+                    rng.shuffle(sample_idx)
+                hyper = opt.hyperparameters(self.alpha)
+                accumulated_loss, t = train_epoch(
+                    params,
+                    grads,
+                    state_a,
+                    state_b,
+                    work,
+                    X,
+                    Y,
+                    sw,
+                    sample_idx,
+                    units,
+                    act,
+                    out_act,
+                    batch_size,
+                    opt.code,
+                    hyper,
+                    opt.t,
+                    BLAS_MIN_WEIGHTS,
+                )
+                if t < 0:
+                    raise ValueError(
+                        "The loss became non-finite during epoch %d (batch %d): the "
+                        "fit diverged. Scale the input data or lower "
+                        "learning_rate_init." % (self.n_iter_ + 1, -t)
+                    )
+                opt.steps_done(t)
+                self.n_iter_ += 1
+                self.loss_ = accumulated_loss / n_samples
+                self.t_ += n_samples
+                self.loss_curve_.append(self.loss_)
+                if self.verbose:
+                    print("Iteration %d, loss = %.8f" % (self.n_iter_, self.loss_))
+
+                self._update_no_improvement_count()
+                opt.iteration_ends(self.t_)
+
+                if self._no_improvement_count > self.n_iter_no_change:
+                    msg = (
+                        "Training loss did not improve more than tol=%f"
+                        " for %d consecutive epochs."
+                        % (self.tol, self.n_iter_no_change)
+                    )
+                    if opt.trigger_stopping(msg, self.verbose):
+                        break
+                    self._no_improvement_count = 0
+
+                if incremental:
+                    break
+
+                if self.n_iter_ == self.max_iter:
+                    warnings.warn(
+                        "Stochastic Optimizer: Maximum iterations (%d) "
+                        "reached and the optimization hasn't converged yet."
+                        % self.max_iter,
+                        ConvergenceWarning,
+                        stacklevel=2,
+                    )
+        except KeyboardInterrupt:
+            warnings.warn("Training interrupted by user.", stacklevel=2)
+
+    def _update_no_improvement_count(self):
+        if self.loss_curve_[-1] > self.best_loss_ - self.tol:
+            self._no_improvement_count += 1
+        else:
+            self._no_improvement_count = 0
+        if self.loss_curve_[-1] < self.best_loss_:
+            self.best_loss_ = self.loss_curve_[-1]
+
+    def fit(self, X, y, sample_weight=None):
+        """Fit the model to data matrix X and target(s) y.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            The input data. float32 input is trained in float32; anything else
+            in float64.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            The target values (class labels in classification, real numbers in
+            regression).
+        sample_weight : array-like of shape (n_samples,), default=None
+            Sample weights.
+
+        Returns
+        -------
+        self : object
+            Returns a trained MLP model.
+        """
+        return self._fit(X, y, sample_weight=sample_weight, incremental=False)
+
+    # ------------------------------------------------------------------
+    # Inference
+    # ------------------------------------------------------------------
+    def _forward_pass_fast(self, X, check_input=True):
+        """Output-layer activations for X, shape (n_samples, n_outputs)."""
+        if check_input:
+            X = validate_data(
+                self, X, dtype=(np.float64, np.float32), order="C", reset=False
+            )
+        params = self._flat_params()
+        X = np.ascontiguousarray(X, dtype=params.dtype)
+        units = self._layer_units_array()
+        out = np.empty((X.shape[0], int(units[-1])), dtype=params.dtype)
+        if X.shape[0] >= PREDICT_PARALLEL_MIN_ROWS:
+            run = kernels.predict_forward_parallel
+        else:
+            run = kernels.predict_forward
+        run(
+            out,
+            X,
+            params,
+            units,
+            ACTIVATIONS[self.activation],
+            OUT_ACTIVATIONS[self.out_activation_],
+            PREDICT_BLOCK,
+        )
+        return out
+
+    def _check_fitted(self):
+        check_is_fitted(self, "coefs_")

@@ -1,0 +1,65 @@
+"""fastmlp.kernels: C-style Numba kernels for multi-layer perceptrons.
+
+Arrays in, arrays out. Nothing here sees a Python object, a string or a dict,
+and nothing here validates its input: the API layer (``fastmlp``) checks
+everything before a kernel runs. Activations and deltas are stored
+*feature-major* (units x batch) so that the innermost loops run over the batch,
+which is long, rather than over the units, which can be very few.
+
+Integer codes select the activation, the output/loss pair and the solver.
+"""
+
+from .activations import (
+    ACT_IDENTITY,
+    ACT_LOGISTIC,
+    ACT_RELU,
+    ACT_TANH,
+    activation_backward,
+    activation_forward,
+)
+from .dense import (
+    dense_backward,
+    dense_backward_blas,
+    dense_forward,
+    dense_forward_blas,
+)
+from .losses import (
+    OUT_EXP,
+    OUT_IDENTITY,
+    OUT_LOGISTIC,
+    OUT_SOFTMAX,
+    output_forward,
+    output_loss_backward,
+)
+from .optimizers import SOLVER_ADAM, SOLVER_SGD, adam_update, sgd_update
+from .predict import predict_forward, predict_forward_parallel
+from .train import forward_backward, param_layout_size, train_epoch, workspace_size
+
+__all__ = [
+    "ACT_IDENTITY",
+    "ACT_LOGISTIC",
+    "ACT_RELU",
+    "ACT_TANH",
+    "OUT_EXP",
+    "OUT_IDENTITY",
+    "OUT_LOGISTIC",
+    "OUT_SOFTMAX",
+    "SOLVER_ADAM",
+    "SOLVER_SGD",
+    "activation_backward",
+    "activation_forward",
+    "adam_update",
+    "dense_backward",
+    "dense_backward_blas",
+    "dense_forward",
+    "dense_forward_blas",
+    "forward_backward",
+    "output_forward",
+    "output_loss_backward",
+    "param_layout_size",
+    "predict_forward",
+    "predict_forward_parallel",
+    "sgd_update",
+    "train_epoch",
+    "workspace_size",
+]

@@ -1,0 +1,58 @@
+"""Fused optimizer updates over the one flat parameter buffer.
+
+The formulas and their order of operations are scikit-learn's
+(sklearn/neural_network/_stochastic_optimizers.py), so that float64 runs give
+the same model to rounding.
+"""
+
+import math
+
+import numpy as np
+from numba import njit
+
+SOLVER_SGD = 0
+SOLVER_ADAM = 1
+
+
+@njit(cache=True)
+def sgd_update(params, velocity, grads, lr, momentum, nesterov, n):
+    """v = momentum v - lr g;  params += v  (or momentum v - lr g with Nesterov)."""
+    lr_ = params.dtype.type(lr)
+    mu = params.dtype.type(momentum)
+    if nesterov:
+        for p in range(n):
+            g = grads[p]
+            v = mu * velocity[p] - lr_ * g
+            velocity[p] = v
+            params[p] += mu * v - lr_ * g
+    else:
+        for p in range(n):
+            v = mu * velocity[p] - lr_ * grads[p]
+            velocity[p] = v
+            params[p] += v
+
+
+@njit(cache=True)
+def adam_learning_rate(lr, beta1, beta2, t):
+    """Adam's bias-corrected step size at step t (t >= 1), in float64."""
+    tf = float(t)
+    return lr * math.sqrt(1.0 - beta2**tf) / (1.0 - beta1**tf)
+
+
+@njit(cache=True)
+def adam_update(params, m, v, grads, lr_t, beta1, beta2, eps, n):
+    """m = b1 m + (1-b1) g;  v = b2 v + (1-b2) g^2;  params -= lr_t m / (sqrt(v) + eps)."""
+    dt = params.dtype.type
+    b1 = dt(beta1)
+    c1 = dt(1.0 - beta1)
+    b2 = dt(beta2)
+    c2 = dt(1.0 - beta2)
+    nlr = dt(-lr_t)
+    e = dt(eps)
+    for p in range(n):
+        g = grads[p]
+        mp = b1 * m[p] + c1 * g
+        vp = b2 * v[p] + c2 * (g * g)
+        m[p] = mp
+        v[p] = vp
+        params[p] += nlr * mp / (np.sqrt(vp) + e)

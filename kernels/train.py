@@ -1,0 +1,211 @@
+"""Training: one batch's forward and backward pass, and the epoch loop.
+
+Memory layout (all flat, allocated once per fit by the caller):
+
+    params, grads : [W0, b0, W1, b1, ...], W_l of shape (units[l], units[l+1])
+    work          : activations A_0..A_L then deltas D_1..D_L, each feature-major
+                    (units[l], B) with room for ``capacity`` samples
+
+A_0 is the batch of input rows gathered by index (the rows are never copied
+anywhere else), A_L the output layer's activation.
+"""
+
+import numpy as np
+from numba import njit
+
+from .dense import (
+    dense_backward,
+    dense_backward_blas,
+    dense_forward,
+    dense_forward_blas,
+)
+from .losses import output_loss_backward
+from .optimizers import SOLVER_SGD, adam_learning_rate, adam_update, sgd_update
+
+
+@njit(cache=True)
+def param_layout_size(units):
+    """Length of the flat parameter buffer for layer sizes ``units``."""
+    n = 0
+    for l in range(units.shape[0] - 1):
+        n += units[l] * units[l + 1] + units[l + 1]
+    return n
+
+
+@njit(cache=True)
+def workspace_size(units, capacity):
+    """Length of the work buffer for batches of up to ``capacity`` samples."""
+    total = 0
+    for l in range(units.shape[0]):
+        total += units[l]
+    return capacity * (2 * total - units[0])
+
+
+@njit(cache=True)
+def forward_backward(
+    grads,
+    work,
+    params,
+    X,
+    Y,
+    sw,
+    idx,
+    start,
+    B,
+    capacity,
+    units,
+    act,
+    out_act,
+    alpha,
+    blas_min,
+):
+    """Loss and gradient of one batch: the rows idx[start:start + B] of X, Y.
+
+    Writes the gradient (L2 term included) into ``grads`` and returns the
+    batch's loss as scikit-learn defines it (weighted mean data loss plus
+    alpha / 2 * ||W||^2 / sum(sw)). A layer goes through BLAS when
+    fan_in * fan_out >= blas_min.
+    """
+    L = units.shape[0] - 1
+    n_features = units[0]
+
+    # Gather the batch, transposed to feature-major: A0[k, i] = X[idx[start + i], k].
+    A0 = work[: n_features * B].reshape((n_features, B))
+    for i in range(B):
+        r = idx[start + i]
+        for k in range(n_features):
+            A0[k, i] = X[r, k]
+    sw_sum = 0.0
+    for i in range(B):
+        sw_sum += sw[idx[start + i]]
+
+    # Forward.
+    a_off = 0
+    p_off = 0
+    l2 = 0.0
+    for l in range(L):
+        fi = units[l]
+        fo = units[l + 1]
+        A = work[a_off : a_off + fi * B].reshape((fi, B))
+        Z = work[a_off + capacity * fi : a_off + capacity * fi + fo * B].reshape(
+            (fo, B)
+        )
+        W = params[p_off : p_off + fi * fo].reshape((fi, fo))
+        b = params[p_off + fi * fo : p_off + fi * fo + fo]
+        for q in range(fi * fo):
+            l2 += float(params[p_off + q]) ** 2
+        a_l = (
+            act if l < L - 1 else 0
+        )  # the output layer's activation comes with the loss
+        if fi * fo >= blas_min:
+            dense_forward_blas(Z, A, W, b, a_l, fi, fo, B)
+        else:
+            dense_forward(Z, A, W, b, a_l, fi, fo, B)
+        a_off += capacity * fi
+        p_off += fi * fo + fo
+
+    # Loss and output delta. a_off now points at A_L.
+    K = units[L]
+    n_units = a_off + capacity * K  # start of the deltas
+    d_off = n_units - capacity * n_features  # D_l lives at d_off + (offset of A_l)
+    AL = work[a_off : a_off + K * B].reshape((K, B))
+    DL = work[d_off + a_off : d_off + a_off + K * B].reshape((K, B))
+    loss_sum = output_loss_backward(DL, AL, Y, sw, idx, start, out_act, K, B)
+    loss = loss_sum / sw_sum + (0.5 * alpha) * l2 / sw_sum
+
+    # Backward, last layer first.
+    for l in range(L - 1, -1, -1):
+        fi = units[l]
+        fo = units[l + 1]
+        p_off -= fi * fo + fo
+        a_in = a_off - capacity * fi
+        A = work[a_in : a_in + fi * B].reshape((fi, B))
+        D = work[d_off + a_off : d_off + a_off + fo * B].reshape((fo, B))
+        # D_0 does not exist; the first layer's dinp is a dummy view never written.
+        Din = (
+            work[d_off + a_in : d_off + a_in + fi * B].reshape((fi, B)) if l > 0 else A
+        )
+        W = params[p_off : p_off + fi * fo].reshape((fi, fo))
+        dW = grads[p_off : p_off + fi * fo].reshape((fi, fo))
+        db = grads[p_off + fi * fo : p_off + fi * fo + fo]
+        if fi * fo >= blas_min:
+            dense_backward_blas(
+                dW, db, Din, D, A, W, alpha, sw_sum, act, fi, fo, B, l > 0
+            )
+        else:
+            dense_backward(dW, db, Din, D, A, W, alpha, sw_sum, act, fi, fo, B, l > 0)
+        a_off = a_in
+    return loss
+
+
+@njit(cache=True)
+def train_epoch(
+    params,
+    grads,
+    opt_a,
+    opt_b,
+    work,
+    X,
+    Y,
+    sw,
+    idx,
+    units,
+    act,
+    out_act,
+    batch_size,
+    solver,
+    hyper,
+    t,
+    blas_min,
+):
+    """One epoch of mini-batch training over the rows idx (already shuffled).
+
+    opt_a, opt_b: the optimizer's state (SGD: velocity, unused; Adam: m, v).
+    hyper (float64): [learning_rate, momentum, nesterov, beta_1, beta_2, epsilon, alpha].
+    t: Adam's step count before this epoch.
+
+    Returns (sum over batches of batch_loss * batch_size, t after the epoch),
+    or stops early, returning t = -1 - (batches done), when a loss turns
+    non-finite.
+    """
+    n = idx.shape[0]
+    n_params = params.shape[0]
+    lr = hyper[0]
+    momentum = hyper[1]
+    nesterov = hyper[2] != 0.0
+    beta1 = hyper[3]
+    beta2 = hyper[4]
+    eps = hyper[5]
+    alpha = hyper[6]
+    acc = 0.0
+    n_batches = 0
+    for start in range(0, n, batch_size):
+        B = min(batch_size, n - start)
+        loss = forward_backward(
+            grads,
+            work,
+            params,
+            X,
+            Y,
+            sw,
+            idx,
+            start,
+            B,
+            batch_size,
+            units,
+            act,
+            out_act,
+            alpha,
+            blas_min,
+        )
+        if not np.isfinite(loss):
+            return acc + loss * B, -1 - n_batches
+        acc += loss * B
+        n_batches += 1
+        if solver == SOLVER_SGD:
+            sgd_update(params, opt_a, grads, lr, momentum, nesterov, n_params)
+        else:
+            t += 1
+            lr_t = adam_learning_rate(lr, beta1, beta2, t)
+            adam_update(params, opt_a, opt_b, grads, lr_t, beta1, beta2, eps, n_params)
+    return acc, t
