@@ -1,0 +1,292 @@
+"""MLPClassifier's API: signature, attributes, warnings, errors, dtypes, pickling."""
+
+import inspect
+import io
+import pickle
+import warnings
+from contextlib import redirect_stdout
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.datasets import make_classification
+from sklearn.exceptions import ConvergenceWarning, NotFittedError
+from sklearn.neural_network import MLPClassifier as SkMLPClassifier
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.utils._param_validation import InvalidParameterError
+
+from fastmlp import MLPClassifier
+
+
+@pytest.fixture(scope="module")
+def data():
+    X, y = make_classification(
+        n_samples=200, n_features=6, n_informative=4, n_classes=3, random_state=0
+    )
+    return X, y
+
+
+def quiet_fit(model, X, y, **kw):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return model.fit(X, y, **kw)
+
+
+def test_signature_matches_sklearn():
+    ours = inspect.signature(MLPClassifier.__init__)
+    theirs = inspect.signature(SkMLPClassifier.__init__)
+    assert list(ours.parameters) == list(theirs.parameters)
+    for name, p in theirs.parameters.items():
+        assert ours.parameters[name].default == p.default, name
+        assert ours.parameters[name].kind == p.kind, name
+
+
+def test_get_params_and_clone():
+    m = MLPClassifier((3, 4), solver="sgd", momentum=0.5)
+    assert (
+        m.get_params()
+        == SkMLPClassifier((3, 4), solver="sgd", momentum=0.5).get_params()
+    )
+    c = clone(m)
+    assert c.get_params() == m.get_params()
+
+
+def test_fitted_attributes(data):
+    X, y = data
+    m = quiet_fit(MLPClassifier((7, 5), max_iter=30, random_state=0), X, y)
+    np.testing.assert_array_equal(m.classes_, [0, 1, 2])
+    assert m.n_features_in_ == 6
+    assert m.n_layers_ == 4
+    assert m.n_outputs_ == 3
+    assert m.out_activation_ == "softmax"
+    assert [c.shape for c in m.coefs_] == [(6, 7), (7, 5), (5, 3)]
+    assert [b.shape for b in m.intercepts_] == [(7,), (5,), (3,)]
+    assert m.n_iter_ == 30 and len(m.loss_curve_) == 30
+    assert m.t_ == 30 * 200
+    assert m.loss_ == m.loss_curve_[-1]
+    assert m.best_loss_ == min(m.loss_curve_)
+    assert m.validation_scores_ is None and m.best_validation_score_ is None
+
+
+def test_coefs_are_views_of_one_flat_buffer(data):
+    X, y = data
+    m = quiet_fit(MLPClassifier((4,), max_iter=5, random_state=0), X, y)
+    for a in m.coefs_ + m.intercepts_:
+        assert a.base is m._params
+    assert m._params.size == sum(a.size for a in m.coefs_ + m.intercepts_)
+
+
+def test_user_assigned_coefs_are_used(data):
+    X, y = data
+    m = quiet_fit(MLPClassifier((4,), max_iter=5, random_state=0), X, y)
+    before = m.predict_proba(X)
+    m.coefs_[1] = np.zeros_like(m.coefs_[1])  # replaces the view
+    m.intercepts_[1] = np.array([0.0, 0.0, 5.0])
+    p = m.predict_proba(X)
+    assert not np.allclose(p, before)
+    np.testing.assert_allclose(
+        p, np.tile(np.exp([0, 0, 5]) / np.exp([0, 0, 5]).sum(), (200, 1))
+    )
+
+
+def test_convergence_warning_at_max_iter(data):
+    X, y = data
+    with pytest.warns(ConvergenceWarning, match="Maximum iterations \\(3\\) reached"):
+        MLPClassifier((5,), max_iter=3, random_state=0).fit(X, y)
+
+
+def test_predict_proba_and_log_proba(data):
+    X, y = data
+    m = quiet_fit(MLPClassifier((8,), max_iter=50, random_state=0), X, y)
+    p = m.predict_proba(X)
+    assert p.shape == (200, 3)
+    np.testing.assert_allclose(p.sum(axis=1), 1.0)
+    np.testing.assert_array_equal(m.predict(X), m.classes_[p.argmax(axis=1)])
+    np.testing.assert_allclose(m.predict_log_proba(X), np.log(p))
+    assert 0.0 <= m.score(X, y) <= 1.0
+
+
+def test_binary_string_labels(data):
+    X, y = data
+    labels = np.array(["cat", "dog"])[(y > 0).astype(int)]
+    m = quiet_fit(MLPClassifier((8,), max_iter=50, random_state=0), X, labels)
+    assert m.out_activation_ == "logistic"
+    assert m.n_outputs_ == 1
+    np.testing.assert_array_equal(m.classes_, ["cat", "dog"])
+    p = m.predict_proba(X)
+    assert p.shape == (200, 2)
+    np.testing.assert_allclose(p.sum(axis=1), 1.0)
+    assert set(m.predict(X)) <= {"cat", "dog"}
+
+
+def test_float32_stays_float32(data):
+    X, y = data
+    X32 = X.astype(np.float32)
+    m = quiet_fit(MLPClassifier((8,), max_iter=30, random_state=0), X32, y)
+    assert all(a.dtype == np.float32 for a in m.coefs_ + m.intercepts_)
+    assert m.predict_proba(X32).dtype == np.float32
+    m64 = quiet_fit(MLPClassifier((8,), max_iter=30, random_state=0), X, y)
+    np.testing.assert_allclose(m.predict_proba(X32), m64.predict_proba(X), atol=1e-3)
+
+
+def test_integer_and_list_input(data):
+    X, y = data
+    Xi = np.round(X * 10).astype(np.int64)
+    m = quiet_fit(MLPClassifier((5,), max_iter=5, random_state=0), Xi, y)
+    assert m.coefs_[0].dtype == np.float64
+    m2 = quiet_fit(
+        MLPClassifier((5,), max_iter=5, random_state=0), Xi.tolist(), list(y)
+    )
+    np.testing.assert_array_equal(m.coefs_[0], m2.coefs_[0])
+
+
+def test_fortran_and_strided_input_give_same_model(data):
+    X, y = data
+    ref = quiet_fit(MLPClassifier((5,), max_iter=20, random_state=0), X, y)
+    f = quiet_fit(
+        MLPClassifier((5,), max_iter=20, random_state=0), np.asfortranarray(X), y
+    )
+    wide = np.zeros((X.shape[0], 2 * X.shape[1]))
+    wide[:, ::2] = X
+    s = quiet_fit(MLPClassifier((5,), max_iter=20, random_state=0), wide[:, ::2], y)
+    for other in (f, s):
+        np.testing.assert_array_equal(other._params, ref._params)
+
+
+def test_pickle_round_trip_keeps_views(data):
+    X, y = data
+    m = quiet_fit(MLPClassifier((6,), max_iter=20, random_state=0), X, y)
+    m2 = pickle.loads(pickle.dumps(m))
+    np.testing.assert_array_equal(m2.predict_proba(X), m.predict_proba(X))
+    for a in m2.coefs_ + m2.intercepts_:
+        assert a.base is m2._params
+    # Training continues on the restored model.
+    m2.set_params(warm_start=True, max_iter=2)
+    quiet_fit(m2, X, y)
+    assert m2.n_iter_ == 2
+
+
+def test_pipeline(data):
+    X, y = data
+    pipe = make_pipeline(
+        StandardScaler(), MLPClassifier((5,), max_iter=300, random_state=0)
+    )
+    quiet_fit(pipe, X, y)
+    sk = make_pipeline(
+        StandardScaler(), SkMLPClassifier((5,), max_iter=300, random_state=0)
+    )
+    quiet_fit(sk, X, y)
+    np.testing.assert_array_equal(pipe.predict(X), sk.predict(X))
+    assert pipe.score(X, y) == sk.score(X, y) > 0.5
+
+
+def test_verbose_prints_sklearn_lines(data):
+    X, y = data
+    buf = io.StringIO()
+    with redirect_stdout(buf):
+        quiet_fit(MLPClassifier((5,), max_iter=3, verbose=True, random_state=0), X, y)
+    lines = buf.getvalue().splitlines()
+    assert lines[0].startswith("Iteration 1, loss = ")
+    assert len(lines) == 3
+
+
+def test_not_implemented_options(data):
+    X, y = data
+    with pytest.raises(NotImplementedError, match="lbfgs"):
+        MLPClassifier(solver="lbfgs").fit(X, y)
+    with pytest.raises(NotImplementedError, match="early_stopping"):
+        MLPClassifier(early_stopping=True).fit(X, y)
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        dict(hidden_layer_sizes=0),
+        dict(hidden_layer_sizes=(5, -1)),
+        dict(activation="softmax"),
+        dict(solver="rmsprop"),
+        dict(alpha=-1.0),
+        dict(batch_size=0),
+        dict(learning_rate="cosine"),
+        dict(learning_rate_init=0.0),
+        dict(max_iter=0),
+        dict(momentum=1.5),
+        dict(beta_1=1.0),
+        dict(epsilon=0.0),
+        dict(n_iter_no_change=0),
+        dict(tol=-1.0),
+    ],
+)
+def test_invalid_parameters(data, params):
+    X, y = data
+    with pytest.raises((InvalidParameterError, ValueError)):
+        MLPClassifier(**params).fit(X, y)
+
+
+def test_bad_input_raises_before_training(data):
+    X, y = data
+    m = MLPClassifier((5,), max_iter=5)
+    Xn = X.copy()
+    Xn[3, 2] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        m.fit(Xn, y)
+    Xi = X.copy()
+    Xi[0, 0] = np.inf
+    with pytest.raises(ValueError, match="infinity"):
+        m.fit(Xi, y)
+    with pytest.raises(ValueError, match="inconsistent numbers of samples"):
+        m.fit(X, y[:-1])
+    with pytest.raises(ValueError, match="2D array"):
+        m.fit(X[:, 0], y)
+    with pytest.raises(NotFittedError):
+        MLPClassifier().predict(X)
+    quiet_fit(m, X, y)
+    with pytest.raises(ValueError, match="features"):
+        m.predict(X[:, :4])
+    with pytest.raises(ValueError, match="NaN"):
+        m.predict_proba(Xn)
+
+
+def test_divergence_raises_instead_of_returning_nan(data):
+    X, y = data
+    with pytest.raises(ValueError, match="non-finite"):
+        MLPClassifier(
+            (50, 50),
+            solver="sgd",
+            learning_rate_init=1e6,
+            momentum=0.99,
+            max_iter=50,
+            random_state=0,
+        ).fit(X * 1e6, y)
+
+
+def test_warm_start_with_other_classes_raises(data):
+    X, y = data
+    m = quiet_fit(
+        MLPClassifier((5,), max_iter=2, warm_start=True, random_state=0), X, y
+    )
+    with pytest.raises(ValueError, match="warm_start can only be used"):
+        m.fit(X[y < 2], y[y < 2])
+
+
+def test_partial_fit_requires_classes_and_rejects_unseen(data):
+    X, y = data
+    m = MLPClassifier((5,), random_state=0)
+    with pytest.raises(ValueError, match="classes must be passed"):
+        m.partial_fit(X, y)
+    m.partial_fit(X, y, classes=[0, 1, 2])
+    with pytest.raises(ValueError, match="classes not in"):
+        m.partial_fit(X, y + 5)
+    assert not hasattr(MLPClassifier(solver="lbfgs"), "partial_fit")
+
+
+def test_predict_large_input_uses_parallel_path_consistently(data):
+    X, y = data
+    m = quiet_fit(MLPClassifier((16, 8), max_iter=20, random_state=0), X, y)
+    big = np.random.default_rng(0).normal(size=(5000, 6))
+    p_all = m.predict_proba(big)  # parallel row blocks
+    p_rows = np.vstack([m.predict_proba(big[i : i + 100]) for i in range(0, 5000, 100)])
+    np.testing.assert_allclose(p_all, p_rows, rtol=1e-12)
+    one = m.predict_proba(big[:1])
+    np.testing.assert_allclose(one, p_all[:1], rtol=1e-12)
