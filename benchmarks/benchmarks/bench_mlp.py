@@ -102,9 +102,10 @@ class TimePredict:
         rng = np.random.default_rng(0)
         self.X_100k = rng.standard_normal((100_000, 100), dtype=np.float32)
         self.X_1row = self.X_100k[:1].copy()
-        # Compile the prediction path for both input sizes.
+        # Compile the prediction paths for both inputs: small inputs and large
+        # ones may run through different (serial and parallel) kernels.
         self.model.predict_proba(self.X_1row)
-        self.model.predict_proba(self.X_100k[:1000])
+        self.model.predict_proba(self.X_100k)
 
     def time_predict_proba_1row(self):
         self.model.predict_proba(self.X_1row)
