@@ -12,15 +12,15 @@ from abc import ABC, abstractmethod
 from numbers import Integral, Real
 
 import numpy as np
-from sklearn.base import BaseEstimator, is_classifier
+import scipy.optimize
+from sklearn.base import BaseEstimator, _fit_context, is_classifier
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, Options, StrOptions
-from sklearn.utils.validation import (
-    _check_sample_weight,
-    check_is_fitted,
-    validate_data,
-)
+from sklearn.utils.fixes import _get_additional_lbfgs_options_dict
+from sklearn.utils.optimize import _check_optimize_result
+from sklearn.utils.validation import _check_sample_weight, validate_data
 
 from fastmlp import kernels
 from fastmlp._stochastic_optimizers import AdamOptimizer, SGDOptimizer
@@ -207,6 +207,9 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
     # ------------------------------------------------------------------
     # Fitting
     # ------------------------------------------------------------------
+    # ------------------------------------------------------------------
+    # Fitting
+    # ------------------------------------------------------------------
     def _initialize(self, y, layer_units, dtype):
         """Set all attributes and draw the initial weights (first fit only)."""
         self.n_iter_ = 0
@@ -230,13 +233,19 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
             )
             self.coefs_[i][...] = coef_init
             self.intercepts_[i][...] = intercept_init
+        self._best_params = self._params.copy()
 
         if self.solver in _STOCHASTIC_SOLVERS:
             self.loss_curve_ = []
             self._no_improvement_count = 0
-            self.best_loss_ = np.inf
-            self.validation_scores_ = None
-            self.best_validation_score_ = None
+            if self.early_stopping:
+                self.validation_scores_ = []
+                self.best_validation_score_ = -np.inf
+                self.best_loss_ = None
+            else:
+                self.best_loss_ = np.inf
+                self.validation_scores_ = None
+                self.best_validation_score_ = None
 
     def _init_coef(self, fan_in, fan_out, dtype):
         # Glorot-uniform, drawn as scikit-learn draws it: weights, then biases.
@@ -248,24 +257,24 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
             -init_bound, init_bound, (fan_in, fan_out)
         )
         intercept_init = self._random_state.uniform(-init_bound, init_bound, fan_out)
-        return coef_init.astype(dtype, copy=False), intercept_init.astype(
-            dtype, copy=False
+        return (
+            coef_init.astype(dtype, copy=False),
+            intercept_init.astype(dtype, copy=False),
         )
 
-    def _check_supported(self):
-        if self.solver == "lbfgs":
-            raise NotImplementedError(
-                "solver='lbfgs' is not available in this version of fastmlp; "
-                "use solver='adam' or solver='sgd'."
+    def _check_sample_weight(self, sample_weight, X):
+        """scikit-learn's checks, and a weight sum that can be divided by."""
+        sample_weight = _check_sample_weight(
+            sample_weight, X, dtype=X.dtype, ensure_non_negative=True
+        )
+        if not sample_weight.sum() > 0:
+            raise ValueError(
+                "sample_weight sums to zero: at least one sample needs a positive "
+                "weight."
             )
-        if self.early_stopping:
-            raise NotImplementedError(
-                "early_stopping=True is not available in this version of fastmlp."
-            )
+        return sample_weight
 
     def _fit(self, X, y, sample_weight=None, incremental=False):
-        self._validate_params()
-        self._check_supported()
         hidden_layer_sizes = self.hidden_layer_sizes
         if not hasattr(hidden_layer_sizes, "__iter__"):
             hidden_layer_sizes = [hidden_layer_sizes]
@@ -274,6 +283,8 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
             raise ValueError(
                 "hidden_layer_sizes must be > 0, got %s." % hidden_layer_sizes
             )
+        if self.early_stopping and incremental:
+            raise ValueError("partial_fit does not support early_stopping=True")
         first_pass = not hasattr(self, "coefs_") or (
             not self.warm_start and not incremental
         )
@@ -281,7 +292,7 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         X, y = self._validate_input(X, y, incremental, reset=first_pass)
         n_samples, n_features = X.shape
         if sample_weight is not None:
-            sample_weight = _check_sample_weight(sample_weight, X, dtype=X.dtype)
+            sample_weight = self._check_sample_weight(sample_weight, X)
         if y.ndim == 1:
             y = y.reshape((-1, 1))
         self.n_outputs_ = y.shape[1]
@@ -292,24 +303,26 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
             self._initialize(y, layer_units, X.dtype)
         elif [int(u) for u in self._layer_units_array()] != layer_units:
             raise ValueError(
-                "The network's layer sizes %s do not match those that the data and "
-                "hidden_layer_sizes ask for, %s."
-                % (list(self._layer_units_array()), layer_units)
+                "The fitted network's layer sizes %s do not match the sizes that "
+                "the data and hidden_layer_sizes ask for, %s."
+                % ([int(u) for u in self._layer_units_array()], layer_units)
             )
 
         params = self._flat_params()
         if params.dtype != X.dtype:
-            # Continue in the dtype of the model.
+            # A model continues in its own dtype.
             X = X.astype(params.dtype)
         Y = np.ascontiguousarray(y, dtype=params.dtype)
         if sample_weight is None:
             sw = np.ones(n_samples, dtype=params.dtype)
         else:
             sw = np.ascontiguousarray(sample_weight, dtype=params.dtype)
+        units = np.asarray(layer_units, dtype=np.int64)
 
-        self._fit_stochastic(
-            X, Y, sw, np.asarray(layer_units, dtype=np.int64), incremental
-        )
+        if self.solver in _STOCHASTIC_SOLVERS:
+            self._fit_stochastic(X, Y, y, sw, sample_weight, units, incremental)
+        else:
+            self._fit_lbfgs(X, Y, sw, units)
 
         if not np.isfinite(self._params).all():
             raise ValueError(
@@ -318,7 +331,70 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
             )
         return self
 
-    def _fit_stochastic(self, X, Y, sw, units, incremental):
+    def _lbfgs_order(self, units):
+        """Positions in our [W0, b0, W1, b1, ...] buffer of scikit-learn's packed
+        vector [W0, W1, ..., b0, b1, ...], so that scipy sees the same vector."""
+        offsets = []
+        off = 0
+        for fan_in, fan_out in zip(units[:-1], units[1:], strict=True):
+            offsets.append(
+                (off, int(fan_in * fan_out), off + int(fan_in * fan_out), int(fan_out))
+            )
+            off += int(fan_in * fan_out + fan_out)
+        w = [np.arange(o, o + n) for o, n, _, _ in offsets]
+        b = [np.arange(o, o + n) for _, _, o, n in offsets]
+        return np.concatenate(w + b)
+
+    def _fit_lbfgs(self, X, Y, sw, units):
+        params = self._params
+        n_samples = X.shape[0]
+        order = self._lbfgs_order(units)
+        grads = np.empty_like(params)
+        work = np.empty(kernels.workspace_size(units, n_samples), dtype=params.dtype)
+        idx = np.arange(n_samples, dtype=np.int64)
+        act = ACTIVATIONS[self.activation]
+        out_act = OUT_ACTIVATIONS[self.out_activation_]
+        alpha = float(self.alpha)
+
+        def loss_grad(x):
+            params[order] = x
+            loss = kernels.forward_backward(
+                grads,
+                work,
+                params,
+                X,
+                Y,
+                sw,
+                idx,
+                0,
+                n_samples,
+                n_samples,
+                units,
+                act,
+                out_act,
+                alpha,
+                BLAS_MIN_WEIGHTS,
+            )
+            return loss, grads[order].astype(np.float64)
+
+        iprint = 1 if (self.verbose is True or self.verbose >= 1) else -1
+        opt_res = scipy.optimize.minimize(
+            loss_grad,
+            params[order].astype(np.float64),
+            method="L-BFGS-B",
+            jac=True,
+            options={
+                "maxfun": self.max_fun,
+                "maxiter": self.max_iter,
+                "gtol": self.tol,
+                **_get_additional_lbfgs_options_dict("iprint", iprint),
+            },
+        )
+        self.n_iter_ = _check_optimize_result("lbfgs", opt_res, self.max_iter)
+        self.loss_ = opt_res.fun
+        params[order] = opt_res.x
+
+    def _fit_stochastic(self, X, Y, y, sw, sample_weight, units, incremental):
         params = self._params
         if not incremental or not hasattr(self, "_optimizer"):
             if self.solver == "sgd":
@@ -341,7 +417,33 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         opt = self._optimizer
         state_a, state_b = opt.state
 
-        n_samples = X.shape[0]
+        early_stopping = self.early_stopping
+        if early_stopping:
+            # The split scikit-learn makes, taken as row indices so that X is not
+            # copied: train_test_split draws the same permutation for an index
+            # array as for X itself.
+            should_stratify = is_classifier(self) and self.n_outputs_ == 1
+            train_idx, val_idx = train_test_split(
+                np.arange(X.shape[0], dtype=np.int64),
+                random_state=self._random_state,
+                test_size=self.validation_fraction,
+                stratify=y if should_stratify else None,
+            )
+            if val_idx.shape[0] < 2:
+                raise ValueError(
+                    "The validation set is too small. Increase 'validation_fraction' "
+                    "or the size of your dataset."
+                )
+            X_val = X[val_idx]
+            y_val = y[val_idx]
+            if is_classifier(self):
+                y_val = self._label_binarizer.inverse_transform(y_val)
+            sw_val = None if sample_weight is None else sample_weight[val_idx]
+            sample_idx = np.ascontiguousarray(train_idx, dtype=np.int64)
+        else:
+            sample_idx = np.arange(X.shape[0], dtype=np.int64)
+        n_samples = sample_idx.shape[0]
+
         if self.batch_size == "auto":
             batch_size = min(200, n_samples)
         else:
@@ -349,14 +451,13 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
                 warnings.warn(
                     "Got `batch_size` less than 1 or larger than "
                     "sample size. It is going to be clipped",
-                    stacklevel=2,
+                    stacklevel=3,
                 )
             batch_size = int(np.clip(self.batch_size, 1, n_samples))
 
         # Scratch space for one fit, allocated once.
         grads = np.empty_like(params)
         work = np.empty(kernels.workspace_size(units, batch_size), dtype=params.dtype)
-        sample_idx = np.arange(n_samples, dtype=np.int64)
         act = ACTIVATIONS[self.activation]
         out_act = OUT_ACTIVATIONS[self.out_activation_]
         rng = self._random_state
@@ -391,9 +492,9 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
                 )
                 if t < 0:
                     raise ValueError(
-                        "The loss became non-finite during epoch %d (batch %d): the "
-                        "fit diverged. Scale the input data or lower "
-                        "learning_rate_init." % (self.n_iter_ + 1, -t)
+                        "The loss became non-finite in epoch %d (batch %d): the fit "
+                        "diverged. Scale the input data or lower learning_rate_init."
+                        % (self.n_iter_ + 1, -t)
                     )
                 opt.steps_done(t)
                 self.n_iter_ += 1
@@ -403,15 +504,25 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
                 if self.verbose:
                     print("Iteration %d, loss = %.8f" % (self.n_iter_, self.loss_))
 
-                self._update_no_improvement_count()
+                if early_stopping:
+                    self._update_validation(X_val, y_val, sw_val)
+                else:
+                    self._update_no_improvement_count()
                 opt.iteration_ends(self.t_)
 
                 if self._no_improvement_count > self.n_iter_no_change:
-                    msg = (
-                        "Training loss did not improve more than tol=%f"
-                        " for %d consecutive epochs."
-                        % (self.tol, self.n_iter_no_change)
-                    )
+                    if early_stopping:
+                        msg = (
+                            "Validation score did not improve more than "
+                            "tol=%f for %d consecutive epochs."
+                            % (self.tol, self.n_iter_no_change)
+                        )
+                    else:
+                        msg = (
+                            "Training loss did not improve more than tol=%f"
+                            " for %d consecutive epochs."
+                            % (self.tol, self.n_iter_no_change)
+                        )
                     if opt.trigger_stopping(msg, self.verbose):
                         break
                     self._no_improvement_count = 0
@@ -425,10 +536,32 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
                         "reached and the optimization hasn't converged yet."
                         % self.max_iter,
                         ConvergenceWarning,
-                        stacklevel=2,
+                        stacklevel=3,
                     )
         except KeyboardInterrupt:
-            warnings.warn("Training interrupted by user.", stacklevel=2)
+            warnings.warn("Training interrupted by user.", stacklevel=3)
+
+        if early_stopping:
+            # Restore the best weights. As in scikit-learn, the best weights and
+            # the model's weights are then one and the same buffer, until a later
+            # epoch improves on the best validation score.
+            params[...] = self._best_params
+            self._best_params = params
+
+    def _update_validation(self, X_val, y_val, sw_val):
+        """Early stopping: score on the validation rows, keep the best weights."""
+        val_score = self._score(X_val, y_val, sample_weight=sw_val)
+        self.validation_scores_.append(val_score)
+        if self.verbose:
+            print("Validation score: %f" % self.validation_scores_[-1])
+        last_valid_score = self.validation_scores_[-1]
+        if last_valid_score < (self.best_validation_score_ + self.tol):
+            self._no_improvement_count += 1
+        else:
+            self._no_improvement_count = 0
+        if last_valid_score > self.best_validation_score_:
+            self.best_validation_score_ = last_valid_score
+            self._best_params = self._params.copy()
 
     def _update_no_improvement_count(self):
         if self.loss_curve_[-1] > self.best_loss_ - self.tol:
@@ -438,6 +571,7 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         if self.loss_curve_[-1] < self.best_loss_:
             self.best_loss_ = self.loss_curve_[-1]
 
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):
         """Fit the model to data matrix X and target(s) y.
 
@@ -450,7 +584,7 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
             The target values (class labels in classification, real numbers in
             regression).
         sample_weight : array-like of shape (n_samples,), default=None
-            Sample weights.
+            Sample weights: non-negative, with a positive sum.
 
         Returns
         -------
@@ -458,6 +592,21 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
             Returns a trained MLP model.
         """
         return self._fit(X, y, sample_weight=sample_weight, incremental=False)
+
+    def _check_solver(self):
+        if self.solver not in _STOCHASTIC_SOLVERS:
+            raise AttributeError(
+                "partial_fit is only available for stochastic"
+                " optimizers. %s is not stochastic." % self.solver
+            )
+        return True
+
+    def _score_with_function(self, X, y, sample_weight, score_function):
+        """Score without input validation (used for early stopping)."""
+        y_pred = self._predict(X, check_input=False)
+        if np.issubdtype(y_pred.dtype, np.floating) and not np.isfinite(y_pred).all():
+            return np.nan
+        return score_function(y, y_pred, sample_weight=sample_weight)
 
     # ------------------------------------------------------------------
     # Inference
@@ -487,5 +636,6 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         )
         return out
 
-    def _check_fitted(self):
-        check_is_fitted(self, "coefs_")
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        return tags

@@ -1,32 +1,21 @@
 """Multi-layer perceptron estimators with scikit-learn's API."""
 
 import numpy as np
-from sklearn.base import ClassifierMixin
+from sklearn.base import ClassifierMixin, RegressorMixin, _fit_context
+from sklearn.metrics import accuracy_score, r2_score
 from sklearn.preprocessing import LabelBinarizer
+from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import (
     _check_partial_fit_first_call,
     type_of_target,
     unique_labels,
 )
-from sklearn.utils.validation import column_or_1d, validate_data
+from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
-from fastmlp._base import _STOCHASTIC_SOLVERS, BaseMultilayerPerceptron
+from fastmlp._base import BaseMultilayerPerceptron
 
-
-class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
-    """Multi-layer Perceptron classifier.
-
-    A drop-in for :class:`sklearn.neural_network.MLPClassifier`: the same
-    parameters, methods and fitted attributes, and, in float64 with the same
-    ``random_state``, the same model to rounding. Training and inference run
-    in compiled kernels; float32 input is trained in float32.
-
-    This model optimizes the log-loss function using stochastic gradient
-    descent or Adam.
-
-    Parameters
-    ----------
+_PARAMETERS_DOC = """\
     hidden_layer_sizes : array-like of shape(n_layers - 2,), default=(100,)
         The ith element represents the number of neurons in the ith hidden layer.
 
@@ -34,8 +23,8 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         Activation function for the hidden layers.
 
     solver : {'lbfgs', 'sgd', 'adam'}, default='adam'
-        The solver for weight optimization. 'lbfgs' is not available yet and
-        raises NotImplementedError.
+        The solver for weight optimization: 'lbfgs' (scipy's L-BFGS-B on the
+        full batch), 'sgd' or 'adam'.
 
     alpha : float, default=0.0001
         Strength of the L2 regularization term, divided by the sample size
@@ -81,7 +70,9 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         Whether to use Nesterov's momentum (``solver='sgd'``, momentum > 0).
 
     early_stopping : bool, default=False
-        Not available yet: True raises NotImplementedError.
+        Whether to set aside ``validation_fraction`` of the training data
+        (stratified) and stop when the validation score stops improving; the
+        best weights are restored at the end.
 
     validation_fraction : float, default=0.1
         The proportion of training data to set aside for early stopping.
@@ -101,10 +92,28 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
     max_fun : int, default=15000
         Maximum number of loss function calls (``solver='lbfgs'``).
 
-    Attributes
+"""
+
+_CLASSIFIER_DOC = """Multi-layer Perceptron classifier.
+
+    A drop-in for :class:`sklearn.neural_network.MLPClassifier`: the same
+    parameters, methods and fitted attributes, and, in float64 with the same
+    ``random_state``, the same model to rounding. Training and inference run
+    in compiled kernels; float32 input is trained in float32.
+
+    This model optimizes the log-loss function using stochastic gradient
+    descent or Adam.
+
+    Parameters
+    ----------
+{parameters}    Attributes
     ----------
     classes_ : ndarray or list of ndarray of shape (n_classes,)
         Class labels for each output.
+    validation_scores_ : list of shape (`n_iter_`,) or None
+        The accuracy on the validation set after each epoch (early_stopping only).
+    best_validation_score_ : float or None
+        The best validation accuracy (early_stopping only).
     loss_ : float
         The current loss computed with the loss function.
     best_loss_ : float or None
@@ -143,6 +152,8 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
     (1, 3)
     """
 
+
+class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
     def __init__(
         self,
         hidden_layer_sizes=(100,),
@@ -231,15 +242,8 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         y = self._label_binarizer.transform(y).astype(bool)
         return X, y
 
-    def _check_solver(self):
-        if self.solver not in _STOCHASTIC_SOLVERS:
-            raise AttributeError(
-                "partial_fit is only available for stochastic"
-                " optimizers. %s is not stochastic." % self.solver
-            )
-        return True
-
     @available_if(lambda est: est._check_solver())
+    @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, sample_weight=None, classes=None):
         """Update the model with a single epoch over the given data.
 
@@ -259,7 +263,6 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         self : object
             Trained MLP model.
         """
-        self._validate_params()
         if _check_partial_fit_first_call(self, classes):
             self._label_binarizer = LabelBinarizer()
             if type_of_target(y).startswith("multilabel"):
@@ -281,7 +284,7 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         y : ndarray, shape (n_samples,) or (n_samples, n_classes)
             The predicted classes.
         """
-        self._check_fitted()
+        check_is_fitted(self)
         return self._predict(X)
 
     def _predict(self, X, check_input=True):
@@ -289,6 +292,11 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         if self.n_outputs_ == 1:
             y_pred = y_pred.ravel()
         return self._label_binarizer.inverse_transform(y_pred)
+
+    def _score(self, X, y, sample_weight=None):
+        return self._score_with_function(
+            X, y, sample_weight=sample_weight, score_function=accuracy_score
+        )
 
     def predict_log_proba(self, X):
         """Return the log of probability estimates.
@@ -319,7 +327,7 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         y_prob : ndarray of shape (n_samples, n_classes)
             The predicted probability of each class, ordered as in ``classes_``.
         """
-        self._check_fitted()
+        check_is_fitted(self)
         y_pred = self._forward_pass_fast(X)
         if self.n_outputs_ == 1:
             y_pred = y_pred.ravel()
@@ -331,3 +339,197 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         tags = super().__sklearn_tags__()
         tags.classifier_tags.multi_label = True
         return tags
+
+
+_REGRESSOR_DOC = """Multi-layer Perceptron regressor.
+
+    A drop-in for :class:`sklearn.neural_network.MLPRegressor`: the same
+    parameters, methods and fitted attributes, and, in float64 with the same
+    ``random_state``, the same model to rounding. Training and inference run
+    in compiled kernels; float32 input is trained in float32.
+
+    This model optimizes the squared error (or the Poisson deviance) using
+    L-BFGS, stochastic gradient descent or Adam.
+
+    Parameters
+    ----------
+    loss : {{'squared_error', 'poisson'}}, default='squared_error'
+        The loss function: half squared error with an identity output, or half
+        Poisson deviance with an exponential output (log link), which requires
+        ``y >= 0`` (checked: a negative target raises ValueError).
+
+{parameters}    Attributes
+    ----------
+    loss_ : float
+        The current loss computed with the loss function.
+    best_loss_ : float or None
+        The minimum loss reached by the solver throughout fitting.
+    loss_curve_ : list of shape (`n_iter_`,)
+        The loss at the end of each training epoch (stochastic solvers).
+    validation_scores_ : list of shape (`n_iter_`,) or None
+        The R2 score on the validation set after each epoch (early_stopping only).
+    best_validation_score_ : float or None
+        The best validation R2 score (early_stopping only).
+    t_ : int
+        The number of training samples seen by the solver during fitting.
+    coefs_ : list of shape (n_layers - 1,)
+        The ith element is the weight matrix of layer i (a view into the flat
+        parameter buffer).
+    intercepts_ : list of shape (n_layers - 1,)
+        The ith element is the bias vector of layer i + 1.
+    n_features_in_ : int
+        Number of features seen during fit.
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
+        Names of features seen during fit, when X has string column names.
+    n_iter_ : int
+        The number of iterations the solver has run.
+    n_layers_ : int
+        Number of layers.
+    n_outputs_ : int
+        Number of outputs.
+    out_activation_ : str
+        Name of the output activation function ('identity' or 'exp').
+
+    Examples
+    --------
+    >>> from fastmlp import MLPRegressor
+    >>> from sklearn.datasets import make_regression
+    >>> X, y = make_regression(n_samples=200, random_state=1)
+    >>> reg = MLPRegressor(random_state=1, max_iter=2000, tol=0.1).fit(X, y)
+    >>> reg.predict(X[:2]).shape
+    (2,)
+    """
+
+
+class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
+    _parameter_constraints: dict = {
+        **BaseMultilayerPerceptron._parameter_constraints,
+        "loss": [StrOptions({"squared_error", "poisson"})],
+    }
+
+    def __init__(
+        self,
+        loss="squared_error",
+        hidden_layer_sizes=(100,),
+        activation="relu",
+        *,
+        solver="adam",
+        alpha=0.0001,
+        batch_size="auto",
+        learning_rate="constant",
+        learning_rate_init=0.001,
+        power_t=0.5,
+        max_iter=200,
+        shuffle=True,
+        random_state=None,
+        tol=1e-4,
+        verbose=False,
+        warm_start=False,
+        momentum=0.9,
+        nesterovs_momentum=True,
+        early_stopping=False,
+        validation_fraction=0.1,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        n_iter_no_change=10,
+        max_fun=15000,
+    ):
+        super().__init__(
+            hidden_layer_sizes=hidden_layer_sizes,
+            activation=activation,
+            solver=solver,
+            alpha=alpha,
+            batch_size=batch_size,
+            learning_rate=learning_rate,
+            learning_rate_init=learning_rate_init,
+            power_t=power_t,
+            max_iter=max_iter,
+            loss=loss,
+            shuffle=shuffle,
+            random_state=random_state,
+            tol=tol,
+            verbose=verbose,
+            warm_start=warm_start,
+            momentum=momentum,
+            nesterovs_momentum=nesterovs_momentum,
+            early_stopping=early_stopping,
+            validation_fraction=validation_fraction,
+            beta_1=beta_1,
+            beta_2=beta_2,
+            epsilon=epsilon,
+            n_iter_no_change=n_iter_no_change,
+            max_fun=max_fun,
+        )
+
+    def _validate_input(self, X, y, incremental, reset):
+        X, y = validate_data(
+            self,
+            X,
+            y,
+            multi_output=True,
+            y_numeric=True,
+            dtype=(np.float64, np.float32),
+            order="C",
+            reset=reset,
+        )
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = column_or_1d(y, warn=True)
+        if self.loss == "poisson" and np.any(y < 0):
+            raise ValueError(
+                "loss='poisson' requires non-negative targets y; got a minimum of "
+                "%r." % (y.min(),)
+            )
+        return X, y
+
+    def predict(self, X):
+        """Predict using the multi-layer perceptron model.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            The input data.
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+            The predicted values.
+        """
+        check_is_fitted(self)
+        return self._predict(X)
+
+    def _predict(self, X, check_input=True):
+        y_pred = self._forward_pass_fast(X, check_input=check_input)
+        if y_pred.shape[1] == 1:
+            return y_pred.ravel()
+        return y_pred
+
+    def _score(self, X, y, sample_weight=None):
+        return self._score_with_function(
+            X, y, sample_weight=sample_weight, score_function=r2_score
+        )
+
+    @available_if(lambda est: est._check_solver())
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, sample_weight=None):
+        """Update the model with a single epoch over the given data.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            The input data.
+        y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+            The target values.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Sample weights.
+
+        Returns
+        -------
+        self : object
+            Trained MLP model.
+        """
+        return self._fit(X, y, sample_weight=sample_weight, incremental=True)
+
+
+MLPClassifier.__doc__ = _CLASSIFIER_DOC.format(parameters=_PARAMETERS_DOC)
+MLPRegressor.__doc__ = _REGRESSOR_DOC.format(parameters=_PARAMETERS_DOC)

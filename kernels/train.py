@@ -164,8 +164,8 @@ def train_epoch(
     hyper (float64): [learning_rate, momentum, nesterov, beta_1, beta_2, epsilon, alpha].
     t: Adam's step count before this epoch.
 
-    Returns (sum over batches of batch_loss * batch_size, t after the epoch),
-    or stops early, returning t = -1 - (batches done), when a loss turns
+    A batch whose sample weights are all zero is skipped. Returns (sum over
+    batches of batch_loss * batch_size, t after the epoch), or stops early, returning t = -1 - (batches done), when a loss turns
     non-finite.
     """
     n = idx.shape[0]
@@ -181,6 +181,11 @@ def train_epoch(
     n_batches = 0
     for start in range(0, n, batch_size):
         B = min(batch_size, n - start)
+        w_sum = 0.0
+        for i in range(start, start + B):
+            w_sum += sw[idx[i]]
+        if w_sum == 0.0:
+            continue  # a batch of zero-weight samples carries no gradient
         loss = forward_backward(
             grads,
             work,

@@ -191,14 +191,6 @@ def test_verbose_prints_sklearn_lines(data):
     assert len(lines) == 3
 
 
-def test_not_implemented_options(data):
-    X, y = data
-    with pytest.raises(NotImplementedError, match="lbfgs"):
-        MLPClassifier(solver="lbfgs").fit(X, y)
-    with pytest.raises(NotImplementedError, match="early_stopping"):
-        MLPClassifier(early_stopping=True).fit(X, y)
-
-
 @pytest.mark.parametrize(
     "params",
     [

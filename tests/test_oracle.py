@@ -9,12 +9,13 @@ import warnings
 
 import numpy as np
 import pytest
-from sklearn.datasets import load_digits, make_classification
+from sklearn.datasets import load_digits, make_classification, make_regression
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.neural_network import MLPClassifier as SkMLPClassifier
+from sklearn.neural_network import MLPRegressor as SkMLPRegressor
 from sklearn.preprocessing import StandardScaler
 
-from fastmlp import MLPClassifier
+from fastmlp import MLPClassifier, MLPRegressor
 from fastmlp.datasets import load_penguins
 
 COEF_RTOL, COEF_ATOL, LOSS_RTOL = 1e-6, 1e-10, 1e-7
@@ -230,3 +231,220 @@ def test_sample_weight():
         sk = SkMLPClassifier((10,), random_state=0, **LONG).fit(X, y, sample_weight=w)
         fm = MLPClassifier((10,), random_state=0, **LONG).fit(X, y, sample_weight=w)
     assert_same_model(sk, fm, X)
+
+
+# ----------------------------------------------------------------------------
+# L-BFGS, early stopping, multilabel and the regressor
+# ----------------------------------------------------------------------------
+# L-BFGS amplifies rounding differences in the loss and gradient as iterations
+# go on (its line search and curvature pairs feed on them), so its fits are held
+# to rtol 1e-5 over 50 iterations.
+LBFGS_RTOL = 1e-5
+
+
+def assert_close_weights(sk, fm, rtol):
+    for a, b in zip(
+        fm.coefs_ + fm.intercepts_, sk.coefs_ + sk.intercepts_, strict=True
+    ):
+        assert a.shape == b.shape
+        np.testing.assert_allclose(a, b, rtol=rtol, atol=COEF_ATOL)
+
+
+@pytest.mark.parametrize("dataset", ["penguins", "classification", "binary"])
+@pytest.mark.parametrize("activation", ["relu", "tanh", "logistic"])
+def test_lbfgs_classifier(dataset, activation):
+    X, y = DATASETS[dataset]()
+    sk, fm = fit_both(
+        X,
+        y,
+        hidden_layer_sizes=(8,),
+        solver="lbfgs",
+        activation=activation,
+        max_iter=50,
+        random_state=0,
+    )
+    assert fm.n_iter_ == sk.n_iter_
+    assert_close_weights(sk, fm, LBFGS_RTOL)
+    np.testing.assert_allclose(fm.loss_, sk.loss_, rtol=LBFGS_RTOL)
+    np.testing.assert_array_equal(fm.predict(X), sk.predict(X))
+    assert not hasattr(fm, "loss_curve_")
+
+
+def test_lbfgs_max_iter_warns_as_sklearn():
+    X, y = _classification()
+    with pytest.warns(ConvergenceWarning, match="lbfgs failed to converge"):
+        MLPClassifier((5,), solver="lbfgs", max_iter=3, random_state=0).fit(X, y)
+
+
+@pytest.mark.parametrize("dataset", ["penguins", "classification", "binary", "digits"])
+@pytest.mark.parametrize("solver", ["adam", "sgd"])
+def test_early_stopping(dataset, solver):
+    X, y = DATASETS[dataset]()
+    sk, fm = fit_both(
+        X,
+        y,
+        hidden_layer_sizes=(10,),
+        solver=solver,
+        early_stopping=True,
+        validation_fraction=0.2,
+        max_iter=100,
+        random_state=1,
+    )
+    assert_same_model_es(sk, fm, X)
+
+
+def assert_same_model_es(sk, fm, X):
+    assert fm.best_loss_ is None and sk.best_loss_ is None
+    np.testing.assert_allclose(fm.validation_scores_, sk.validation_scores_, rtol=1e-12)
+    assert fm.best_validation_score_ == sk.best_validation_score_
+    assert fm.n_iter_ == sk.n_iter_
+    assert_close_weights(sk, fm, COEF_RTOL)
+    np.testing.assert_allclose(fm.loss_curve_, sk.loss_curve_, rtol=LOSS_RTOL)
+    np.testing.assert_array_equal(fm.predict(X), sk.predict(X))
+
+
+def test_early_stopping_then_warm_start():
+    # scikit-learn's best weights and current weights are the same arrays after a
+    # fit with early stopping; a warm-started second fit behaves accordingly.
+    X, y = _classification()
+    params = dict(
+        hidden_layer_sizes=(10,),
+        early_stopping=True,
+        warm_start=True,
+        max_iter=40,
+        random_state=0,
+    )
+    sk, fm = fit_both(X, y, **params)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        sk.fit(X, y)
+        fm.fit(X, y)
+    assert_same_model_es(sk, fm, X)
+
+
+def test_early_stopping_with_sample_weight():
+    X, y = _classification()
+    w = np.random.RandomState(1).uniform(0.1, 2.0, X.shape[0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        params = dict(hidden_layer_sizes=(8,), early_stopping=True, random_state=0)
+        sk = SkMLPClassifier(**params).fit(X, y, sample_weight=w)
+        fm = MLPClassifier(**params).fit(X, y, sample_weight=w)
+    assert_same_model_es(sk, fm, X)
+
+
+@pytest.mark.parametrize("solver", ["adam", "sgd", "lbfgs"])
+def test_multilabel(solver):
+    X, _ = _classification()
+    Y = (np.random.RandomState(0).rand(X.shape[0], 4) > 0.6).astype(int)
+    sk, fm = fit_both(
+        X,
+        Y,
+        hidden_layer_sizes=(12,),
+        solver=solver,
+        random_state=0,
+        **(dict(max_iter=50) if solver == "lbfgs" else LONG),
+    )
+    assert fm.out_activation_ == "logistic" and fm.n_outputs_ == 4
+    pred = fm.predict(X)
+    assert pred.shape == Y.shape
+    np.testing.assert_array_equal(pred, sk.predict(X))
+    assert_close_weights(sk, fm, LBFGS_RTOL if solver == "lbfgs" else COEF_RTOL)
+    np.testing.assert_allclose(fm.predict_proba(X), sk.predict_proba(X), rtol=1e-5)
+
+
+def _regression(n_outputs=1):
+    X, y = make_regression(
+        n_samples=300, n_features=8, n_targets=n_outputs, noise=1.0, random_state=0
+    )
+    return X, y / 100.0
+
+
+def _counts():
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(300, 5))
+    lam = np.exp(0.3 * X[:, 0] - 0.2 * X[:, 1] + 0.5)
+    return X, rng.poisson(lam).astype(float)
+
+
+def fit_both_reg(X, y, sample_weight=None, **params):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        sk = SkMLPRegressor(**params).fit(X, y, sample_weight=sample_weight)
+        fm = MLPRegressor(**params).fit(X, y, sample_weight=sample_weight)
+    return sk, fm
+
+
+REG_CASES = {
+    "adam": dict(solver="adam", **LONG),
+    "sgd": dict(solver="sgd", learning_rate_init=0.01, **LONG),
+    "sgd-invscaling": dict(
+        solver="sgd", learning_rate="invscaling", learning_rate_init=0.05, **LONG
+    ),
+    "lbfgs": dict(solver="lbfgs", max_iter=50),
+    "early-stopping": dict(early_stopping=True, max_iter=100),
+}
+
+
+@pytest.mark.parametrize("loss", ["squared_error", "poisson"])
+@pytest.mark.parametrize("case", sorted(REG_CASES))
+def test_regressor(loss, case):
+    X, y = _counts() if loss == "poisson" else _regression()
+    params = dict(REG_CASES[case])
+    if loss == "poisson" and params.get("solver") == "sgd":
+        params["learning_rate_init"] = 0.001
+    sk, fm = fit_both_reg(
+        X, y, loss=loss, hidden_layer_sizes=(10,), random_state=0, **params
+    )
+    rtol = LBFGS_RTOL if case == "lbfgs" else COEF_RTOL
+    assert fm.n_iter_ == sk.n_iter_
+    assert fm.out_activation_ == sk.out_activation_
+    assert_close_weights(sk, fm, rtol)
+    np.testing.assert_allclose(
+        fm.loss_, sk.loss_, rtol=LBFGS_RTOL if case == "lbfgs" else LOSS_RTOL
+    )
+    if case != "lbfgs":
+        np.testing.assert_allclose(fm.loss_curve_, sk.loss_curve_, rtol=LOSS_RTOL)
+    if case == "early-stopping":
+        np.testing.assert_allclose(
+            fm.validation_scores_, sk.validation_scores_, rtol=1e-9
+        )
+    pred = fm.predict(X)
+    assert pred.shape == sk.predict(X).shape == (X.shape[0],)
+    np.testing.assert_allclose(pred, sk.predict(X), rtol=rtol, atol=1e-9)
+
+
+def test_regressor_2d_target_and_weights():
+    X, Y = _regression(n_outputs=3)
+    w = np.random.RandomState(2).uniform(0, 2, X.shape[0])
+    sk, fm = fit_both_reg(
+        X, Y, sample_weight=w, hidden_layer_sizes=(9, 4), random_state=0, **LONG
+    )
+    assert fm.predict(X).shape == (X.shape[0], 3)
+    assert_same_model_reg(sk, fm, X)
+
+
+def assert_same_model_reg(sk, fm, X):
+    assert fm.n_iter_ == sk.n_iter_
+    assert_close_weights(sk, fm, COEF_RTOL)
+    np.testing.assert_allclose(fm.loss_curve_, sk.loss_curve_, rtol=LOSS_RTOL)
+    np.testing.assert_allclose(fm.predict(X), sk.predict(X), rtol=COEF_RTOL, atol=1e-9)
+
+
+def test_regressor_partial_fit_and_warm_start():
+    X, y = _regression()
+    sk = SkMLPRegressor(hidden_layer_sizes=(6,), random_state=0)
+    fm = MLPRegressor(hidden_layer_sizes=(6,), random_state=0)
+    for i in range(0, 300, 50):
+        for _ in range(10):
+            sk.partial_fit(X[i : i + 50], y[i : i + 50])
+            fm.partial_fit(X[i : i + 50], y[i : i + 50])
+    assert_same_model_reg(sk, fm, X)
+    sk2, fm2 = fit_both_reg(
+        X, y, hidden_layer_sizes=(6,), warm_start=True, random_state=0, max_iter=30
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        sk2.fit(X, y)
+        fm2.fit(X, y)
+    assert_same_model_reg(sk2, fm2, X)
