@@ -262,18 +262,6 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
             intercept_init.astype(dtype, copy=False),
         )
 
-    def _check_sample_weight(self, sample_weight, X):
-        """scikit-learn's checks, and a weight sum that can be divided by."""
-        sample_weight = _check_sample_weight(
-            sample_weight, X, dtype=X.dtype, ensure_non_negative=True
-        )
-        if not sample_weight.sum() > 0:
-            raise ValueError(
-                "sample_weight sums to zero: at least one sample needs a positive "
-                "weight."
-            )
-        return sample_weight
-
     def _fit(self, X, y, sample_weight=None, incremental=False):
         hidden_layer_sizes = self.hidden_layer_sizes
         if not hasattr(hidden_layer_sizes, "__iter__"):
@@ -292,7 +280,10 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         X, y = self._validate_input(X, y, incremental, reset=first_pass)
         n_samples, n_features = X.shape
         if sample_weight is not None:
-            sample_weight = self._check_sample_weight(sample_weight, X)
+            # scikit-learn's checks, plus: no negative weights, not all zero.
+            sample_weight = _check_sample_weight(
+                sample_weight, X, dtype=X.dtype, ensure_non_negative=True
+            )
         if y.ndim == 1:
             y = y.reshape((-1, 1))
         self.n_outputs_ = y.shape[1]
