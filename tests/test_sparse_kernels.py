@@ -56,6 +56,12 @@ shape_ids = pytest.mark.parametrize(
 # ----------------------------------------------------------------------------
 # Helpers
 # ----------------------------------------------------------------------------
+@pytest.fixture
+def rng():
+    """A freshly seeded Generator: the same draws in every test."""
+    return np.random.default_rng(20240611)
+
+
 def assert_close(got, want, dtype):
     got = np.asarray(got, dtype=np.float64)
     want = np.asarray(want, dtype=np.float64)
