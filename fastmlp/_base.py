@@ -13,6 +13,7 @@ from numbers import Integral, Real
 
 import numpy as np
 import scipy.optimize
+import scipy.sparse as sp
 from sklearn.base import BaseEstimator, _fit_context, is_classifier
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
@@ -49,6 +50,21 @@ BLAS_MIN_WEIGHTS = 4096
 # predict_proba runs serially up to this many rows, in parallel row blocks above.
 PREDICT_PARALLEL_MIN_ROWS = 2048
 PREDICT_BLOCK = 128
+
+
+def _as_kernel_input(X, dtype):
+    """X for the kernels: a C-ordered dense array, or the three arrays of a CSR
+    matrix (int64 indptr and indices, data in ``dtype``), checked by scipy so that
+    no index can point outside the matrix."""
+    if sp.issparse(X):
+        X = X.tocsr()
+        X.check_format(full_check=True)
+        return True, (
+            np.ascontiguousarray(X.indptr, dtype=np.int64),
+            np.ascontiguousarray(X.indices, dtype=np.int64),
+            np.ascontiguousarray(X.data, dtype=dtype),
+        )
+    return False, np.ascontiguousarray(X, dtype=dtype)
 
 
 class BaseMultilayerPerceptron(BaseEstimator, ABC):
@@ -303,6 +319,8 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         if params.dtype != X.dtype:
             # A model continues in its own dtype.
             X = X.astype(params.dtype)
+        if sp.issparse(X):
+            X = X.tocsr()
         Y = np.ascontiguousarray(y, dtype=params.dtype)
         if sample_weight is None:
             sw = np.ones(n_samples, dtype=params.dtype)
@@ -347,25 +365,16 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         out_act = OUT_ACTIVATIONS[self.out_activation_]
         alpha = float(self.alpha)
 
+        sparse, Xk = _as_kernel_input(X, params.dtype)
+        if sparse:
+            kernel, x_args = kernels.forward_backward_csr, (*Xk, X.shape[1])
+        else:
+            kernel, x_args = kernels.forward_backward, (Xk,)
+        fixed = (Y, sw, idx, 0, n_samples, n_samples, units, act, out_act, alpha)
+
         def loss_grad(x):
             params[order] = x
-            loss = kernels.forward_backward(
-                grads,
-                work,
-                params,
-                X,
-                Y,
-                sw,
-                idx,
-                0,
-                n_samples,
-                n_samples,
-                units,
-                act,
-                out_act,
-                alpha,
-                BLAS_MIN_WEIGHTS,
-            )
+            loss = kernel(grads, work, params, *x_args, *fixed, BLAS_MIN_WEIGHTS)
             return loss, grads[order].astype(np.float64)
 
         iprint = 1 if (self.verbose is True or self.verbose >= 1) else -1
@@ -452,7 +461,13 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         act = ACTIVATIONS[self.activation]
         out_act = OUT_ACTIVATIONS[self.out_activation_]
         rng = self._random_state
-        train_epoch = kernels.train_epoch
+        sparse, Xk = _as_kernel_input(X, params.dtype)
+        if sparse:
+            kernel, x_args = kernels.train_epoch_csr, Xk
+        else:
+            kernel, x_args = kernels.train_epoch, (Xk,)
+        head = (params, grads, state_a, state_b, work)
+        tail = (Y, sw, sample_idx, units, act, out_act, batch_size, opt.code)
 
         try:
             self.n_iter_ = 0
@@ -462,24 +477,8 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
                     # sklearn.utils.shuffle(sample_idx, random_state=rng).
                     rng.shuffle(sample_idx)
                 hyper = opt.hyperparameters(self.alpha)
-                accumulated_loss, t = train_epoch(
-                    params,
-                    grads,
-                    state_a,
-                    state_b,
-                    work,
-                    X,
-                    Y,
-                    sw,
-                    sample_idx,
-                    units,
-                    act,
-                    out_act,
-                    batch_size,
-                    opt.code,
-                    hyper,
-                    opt.t,
-                    BLAS_MIN_WEIGHTS,
+                accumulated_loss, t = kernel(
+                    *head, *x_args, *tail, hyper, opt.t, BLAS_MIN_WEIGHTS
                 )
                 if t < 0:
                     raise ValueError(
@@ -606,27 +605,34 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         """Output-layer activations for X, shape (n_samples, n_outputs)."""
         if check_input:
             X = validate_data(
-                self, X, dtype=(np.float64, np.float32), order="C", reset=False
+                self,
+                X,
+                accept_sparse=["csr", "csc"],
+                dtype=(np.float64, np.float32),
+                order="C",
+                reset=False,
             )
         params = self._flat_params()
-        X = np.ascontiguousarray(X, dtype=params.dtype)
+        sparse, Xk = _as_kernel_input(X, params.dtype)
         units = self._layer_units_array()
-        out = np.empty((X.shape[0], int(units[-1])), dtype=params.dtype)
-        if X.shape[0] >= PREDICT_PARALLEL_MIN_ROWS:
-            run = kernels.predict_forward_parallel
+        n = X.shape[0]
+        out = np.empty((n, int(units[-1])), dtype=params.dtype)
+        act = ACTIVATIONS[self.activation]
+        out_act = OUT_ACTIVATIONS[self.out_activation_]
+        parallel = n >= PREDICT_PARALLEL_MIN_ROWS
+        if sparse:
+            kernels.predict_forward_csr(
+                out, *Xk, params, units, act, out_act, PREDICT_BLOCK, parallel
+            )
+        elif parallel:
+            kernels.predict_forward_parallel(
+                out, Xk, params, units, act, out_act, PREDICT_BLOCK
+            )
         else:
-            run = kernels.predict_forward
-        run(
-            out,
-            X,
-            params,
-            units,
-            ACTIVATIONS[self.activation],
-            OUT_ACTIVATIONS[self.out_activation_],
-            PREDICT_BLOCK,
-        )
+            kernels.predict_forward(out, Xk, params, units, act, out_act, PREDICT_BLOCK)
         return out
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
         return tags

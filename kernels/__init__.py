@@ -32,8 +32,16 @@ from .losses import (
     output_loss_backward,
 )
 from .optimizers import SOLVER_ADAM, SOLVER_SGD, adam_update, sgd_update
-from .predict import predict_forward, predict_forward_parallel
-from .train import forward_backward, param_layout_size, train_epoch, workspace_size
+from .predict import predict_forward, predict_forward_csr, predict_forward_parallel
+from .sparse import sparse_dense_backward, sparse_dense_forward, sparse_rows_forward
+from .train import (
+    forward_backward,
+    forward_backward_csr,
+    param_layout_size,
+    train_epoch,
+    train_epoch_csr,
+    workspace_size,
+)
 
 __all__ = [
     "ACT_IDENTITY",
@@ -54,12 +62,18 @@ __all__ = [
     "dense_forward",
     "dense_forward_blas",
     "forward_backward",
+    "forward_backward_csr",
     "output_forward",
     "output_loss_backward",
     "param_layout_size",
     "predict_forward",
+    "predict_forward_csr",
     "predict_forward_parallel",
     "sgd_update",
+    "sparse_dense_backward",
+    "sparse_dense_forward",
+    "sparse_rows_forward",
     "train_epoch",
+    "train_epoch_csr",
     "workspace_size",
 ]

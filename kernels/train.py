@@ -7,7 +7,12 @@ Memory layout (all flat, allocated once per fit by the caller):
                     (units[l], B) with room for ``capacity`` samples
 
 A_0 is the batch of input rows gathered by index (the rows are never copied
-anywhere else), A_L the output layer's activation.
+anywhere else), A_L the output layer's activation. With a sparse (CSR) input,
+A_0 is not used: the first layer reads the nonzeros directly.
+
+Each entry point comes in a dense and a CSR flavour that share one core; the
+core takes both a dense X and the three CSR arrays, and ``sparse`` says which
+one is real (the other is an empty placeholder).
 """
 
 import numpy as np
@@ -21,6 +26,7 @@ from .dense import (
 )
 from .losses import output_loss_backward
 from .optimizers import SOLVER_SGD, adam_learning_rate, adam_update, sgd_update
+from .sparse import sparse_dense_backward, sparse_dense_forward
 
 
 @njit(cache=True)
@@ -39,6 +45,107 @@ def workspace_size(units, capacity):
     for l in range(units.shape[0]):
         total += units[l]
     return capacity * (2 * total - units[0])
+
+
+@njit(cache=True)
+def _forward_backward(
+    grads,
+    work,
+    params,
+    X,
+    Xp,
+    Xi,
+    Xd,
+    sparse,
+    Y,
+    sw,
+    idx,
+    start,
+    B,
+    capacity,
+    units,
+    act,
+    out_act,
+    alpha,
+    blas_min,
+):
+    """The core of forward_backward; X dense, or (Xp, Xi, Xd) CSR when sparse."""
+    L = units.shape[0] - 1
+    n_features = units[0]
+
+    if not sparse:
+        # Gather the batch, feature-major: A0[k, i] = X[idx[start + i], k].
+        A0 = work[: n_features * B].reshape((n_features, B))
+        for i in range(B):
+            r = idx[start + i]
+            for k in range(n_features):
+                A0[k, i] = X[r, k]
+    sw_sum = 0.0
+    for i in range(B):
+        sw_sum += sw[idx[start + i]]
+
+    # Forward.
+    a_off = 0
+    p_off = 0
+    l2 = 0.0
+    for l in range(L):
+        fi = units[l]
+        fo = units[l + 1]
+        A = work[a_off : a_off + fi * B].reshape((fi, B))
+        z_off = a_off + capacity * fi
+        Z = work[z_off : z_off + fo * B].reshape((fo, B))
+        W = params[p_off : p_off + fi * fo].reshape((fi, fo))
+        b = params[p_off + fi * fo : p_off + fi * fo + fo]
+        for q in range(fi * fo):
+            l2 += float(params[p_off + q]) ** 2
+        # The output layer's activation is applied together with the loss.
+        a_l = act if l < L - 1 else 0
+        if l == 0 and sparse:
+            sparse_dense_forward(Z, Xp, Xi, Xd, idx, start, W, b, a_l, fi, fo, B)
+        elif fi * fo >= blas_min:
+            dense_forward_blas(Z, A, W, b, a_l, fi, fo, B)
+        else:
+            dense_forward(Z, A, W, b, a_l, fi, fo, B)
+        a_off += capacity * fi
+        p_off += fi * fo + fo
+
+    # Loss and output delta. a_off now points at A_L.
+    K = units[L]
+    n_units = a_off + capacity * K  # start of the deltas
+    d_off = n_units - capacity * n_features  # D_l lives at d_off + (offset of A_l)
+    AL = work[a_off : a_off + K * B].reshape((K, B))
+    DL = work[d_off + a_off : d_off + a_off + K * B].reshape((K, B))
+    loss_sum = output_loss_backward(DL, AL, Y, sw, idx, start, out_act, K, B)
+    loss = loss_sum / sw_sum + (0.5 * alpha) * l2 / sw_sum
+
+    # Backward, last layer first.
+    for l in range(L - 1, -1, -1):
+        fi = units[l]
+        fo = units[l + 1]
+        p_off -= fi * fo + fo
+        a_in = a_off - capacity * fi
+        A = work[a_in : a_in + fi * B].reshape((fi, B))
+        D = work[d_off + a_off : d_off + a_off + fo * B].reshape((fo, B))
+        # D_0 does not exist; the first layer's dinp is a dummy view never written.
+        if l > 0:
+            Din = work[d_off + a_in : d_off + a_in + fi * B].reshape((fi, B))
+        else:
+            Din = A
+        W = params[p_off : p_off + fi * fo].reshape((fi, fo))
+        dW = grads[p_off : p_off + fi * fo].reshape((fi, fo))
+        db = grads[p_off + fi * fo : p_off + fi * fo + fo]
+        if l == 0 and sparse:
+            sparse_dense_backward(
+                dW, db, D, Xp, Xi, Xd, idx, start, W, alpha, sw_sum, fi, fo, B
+            )
+        elif fi * fo >= blas_min:
+            dense_backward_blas(
+                dW, db, Din, D, A, W, alpha, sw_sum, act, fi, fo, B, l > 0
+            )
+        else:
+            dense_backward(dW, db, Din, D, A, W, alpha, sw_sum, act, fi, fo, B, l > 0)
+        a_off = a_in
+    return loss
 
 
 @njit(cache=True)
@@ -66,76 +173,152 @@ def forward_backward(
     alpha / 2 * ||W||^2 / sum(sw)). A layer goes through BLAS when
     fan_in * fan_out >= blas_min.
     """
-    L = units.shape[0] - 1
-    n_features = units[0]
+    no_i = np.empty(0, dtype=np.int64)
+    no_d = np.empty(0, dtype=params.dtype)
+    return _forward_backward(
+        grads,
+        work,
+        params,
+        X,
+        no_i,
+        no_i,
+        no_d,
+        False,
+        Y,
+        sw,
+        idx,
+        start,
+        B,
+        capacity,
+        units,
+        act,
+        out_act,
+        alpha,
+        blas_min,
+    )
 
-    # Gather the batch, transposed to feature-major: A0[k, i] = X[idx[start + i], k].
-    A0 = work[: n_features * B].reshape((n_features, B))
-    for i in range(B):
-        r = idx[start + i]
-        for k in range(n_features):
-            A0[k, i] = X[r, k]
-    sw_sum = 0.0
-    for i in range(B):
-        sw_sum += sw[idx[start + i]]
 
-    # Forward.
-    a_off = 0
-    p_off = 0
-    l2 = 0.0
-    for l in range(L):
-        fi = units[l]
-        fo = units[l + 1]
-        A = work[a_off : a_off + fi * B].reshape((fi, B))
-        Z = work[a_off + capacity * fi : a_off + capacity * fi + fo * B].reshape(
-            (fo, B)
+@njit(cache=True)
+def forward_backward_csr(
+    grads,
+    work,
+    params,
+    Xp,
+    Xi,
+    Xd,
+    n_features,
+    Y,
+    sw,
+    idx,
+    start,
+    B,
+    capacity,
+    units,
+    act,
+    out_act,
+    alpha,
+    blas_min,
+):
+    """forward_backward for a CSR input given as (indptr, indices, data)."""
+    no_x = np.empty((0, n_features), dtype=params.dtype)
+    return _forward_backward(
+        grads,
+        work,
+        params,
+        no_x,
+        Xp,
+        Xi,
+        Xd,
+        True,
+        Y,
+        sw,
+        idx,
+        start,
+        B,
+        capacity,
+        units,
+        act,
+        out_act,
+        alpha,
+        blas_min,
+    )
+
+
+@njit(cache=True)
+def _train_epoch(
+    params,
+    grads,
+    opt_a,
+    opt_b,
+    work,
+    X,
+    Xp,
+    Xi,
+    Xd,
+    sparse,
+    Y,
+    sw,
+    idx,
+    units,
+    act,
+    out_act,
+    batch_size,
+    solver,
+    hyper,
+    t,
+    blas_min,
+):
+    """The core of train_epoch; X dense, or (Xp, Xi, Xd) CSR when sparse."""
+    n = idx.shape[0]
+    n_params = params.shape[0]
+    lr = hyper[0]
+    momentum = hyper[1]
+    nesterov = hyper[2] != 0.0
+    beta1 = hyper[3]
+    beta2 = hyper[4]
+    eps = hyper[5]
+    alpha = hyper[6]
+    acc = 0.0
+    n_batches = 0
+    for start in range(0, n, batch_size):
+        B = min(batch_size, n - start)
+        w_sum = 0.0
+        for i in range(start, start + B):
+            w_sum += sw[idx[i]]
+        if w_sum == 0.0:
+            continue  # a batch of zero-weight samples carries no gradient
+        loss = _forward_backward(
+            grads,
+            work,
+            params,
+            X,
+            Xp,
+            Xi,
+            Xd,
+            sparse,
+            Y,
+            sw,
+            idx,
+            start,
+            B,
+            batch_size,
+            units,
+            act,
+            out_act,
+            alpha,
+            blas_min,
         )
-        W = params[p_off : p_off + fi * fo].reshape((fi, fo))
-        b = params[p_off + fi * fo : p_off + fi * fo + fo]
-        for q in range(fi * fo):
-            l2 += float(params[p_off + q]) ** 2
-        a_l = (
-            act if l < L - 1 else 0
-        )  # the output layer's activation comes with the loss
-        if fi * fo >= blas_min:
-            dense_forward_blas(Z, A, W, b, a_l, fi, fo, B)
+        if not np.isfinite(loss):
+            return acc + loss * B, -1 - n_batches
+        acc += loss * B
+        n_batches += 1
+        if solver == SOLVER_SGD:
+            sgd_update(params, opt_a, grads, lr, momentum, nesterov, n_params)
         else:
-            dense_forward(Z, A, W, b, a_l, fi, fo, B)
-        a_off += capacity * fi
-        p_off += fi * fo + fo
-
-    # Loss and output delta. a_off now points at A_L.
-    K = units[L]
-    n_units = a_off + capacity * K  # start of the deltas
-    d_off = n_units - capacity * n_features  # D_l lives at d_off + (offset of A_l)
-    AL = work[a_off : a_off + K * B].reshape((K, B))
-    DL = work[d_off + a_off : d_off + a_off + K * B].reshape((K, B))
-    loss_sum = output_loss_backward(DL, AL, Y, sw, idx, start, out_act, K, B)
-    loss = loss_sum / sw_sum + (0.5 * alpha) * l2 / sw_sum
-
-    # Backward, last layer first.
-    for l in range(L - 1, -1, -1):
-        fi = units[l]
-        fo = units[l + 1]
-        p_off -= fi * fo + fo
-        a_in = a_off - capacity * fi
-        A = work[a_in : a_in + fi * B].reshape((fi, B))
-        D = work[d_off + a_off : d_off + a_off + fo * B].reshape((fo, B))
-        # D_0 does not exist; the first layer's dinp is a dummy view never written.
-        Din = (
-            work[d_off + a_in : d_off + a_in + fi * B].reshape((fi, B)) if l > 0 else A
-        )
-        W = params[p_off : p_off + fi * fo].reshape((fi, fo))
-        dW = grads[p_off : p_off + fi * fo].reshape((fi, fo))
-        db = grads[p_off + fi * fo : p_off + fi * fo + fo]
-        if fi * fo >= blas_min:
-            dense_backward_blas(
-                dW, db, Din, D, A, W, alpha, sw_sum, act, fi, fo, B, l > 0
-            )
-        else:
-            dense_backward(dW, db, Din, D, A, W, alpha, sw_sum, act, fi, fo, B, l > 0)
-        a_off = a_in
-    return loss
+            t += 1
+            lr_t = adam_learning_rate(lr, beta1, beta2, t)
+            adam_update(params, opt_a, opt_b, grads, lr_t, beta1, beta2, eps, n_params)
+    return acc, t
 
 
 @njit(cache=True)
@@ -161,56 +344,84 @@ def train_epoch(
     """One epoch of mini-batch training over the rows idx (already shuffled).
 
     opt_a, opt_b: the optimizer's state (SGD: velocity, unused; Adam: m, v).
-    hyper (float64): [learning_rate, momentum, nesterov, beta_1, beta_2, epsilon, alpha].
-    t: Adam's step count before this epoch.
+    hyper (float64): [learning_rate, momentum, nesterov, beta_1, beta_2,
+    epsilon, alpha]. t: Adam's step count before this epoch.
 
     A batch whose sample weights are all zero is skipped. Returns (sum over
-    batches of batch_loss * batch_size, t after the epoch), or stops early, returning t = -1 - (batches done), when a loss turns
-    non-finite.
+    batches of batch_loss * batch_size, t after the epoch), or stops early,
+    returning t = -1 - (batches done), when a loss turns non-finite.
     """
-    n = idx.shape[0]
-    n_params = params.shape[0]
-    lr = hyper[0]
-    momentum = hyper[1]
-    nesterov = hyper[2] != 0.0
-    beta1 = hyper[3]
-    beta2 = hyper[4]
-    eps = hyper[5]
-    alpha = hyper[6]
-    acc = 0.0
-    n_batches = 0
-    for start in range(0, n, batch_size):
-        B = min(batch_size, n - start)
-        w_sum = 0.0
-        for i in range(start, start + B):
-            w_sum += sw[idx[i]]
-        if w_sum == 0.0:
-            continue  # a batch of zero-weight samples carries no gradient
-        loss = forward_backward(
-            grads,
-            work,
-            params,
-            X,
-            Y,
-            sw,
-            idx,
-            start,
-            B,
-            batch_size,
-            units,
-            act,
-            out_act,
-            alpha,
-            blas_min,
-        )
-        if not np.isfinite(loss):
-            return acc + loss * B, -1 - n_batches
-        acc += loss * B
-        n_batches += 1
-        if solver == SOLVER_SGD:
-            sgd_update(params, opt_a, grads, lr, momentum, nesterov, n_params)
-        else:
-            t += 1
-            lr_t = adam_learning_rate(lr, beta1, beta2, t)
-            adam_update(params, opt_a, opt_b, grads, lr_t, beta1, beta2, eps, n_params)
-    return acc, t
+    no_i = np.empty(0, dtype=np.int64)
+    no_d = np.empty(0, dtype=params.dtype)
+    return _train_epoch(
+        params,
+        grads,
+        opt_a,
+        opt_b,
+        work,
+        X,
+        no_i,
+        no_i,
+        no_d,
+        False,
+        Y,
+        sw,
+        idx,
+        units,
+        act,
+        out_act,
+        batch_size,
+        solver,
+        hyper,
+        t,
+        blas_min,
+    )
+
+
+@njit(cache=True)
+def train_epoch_csr(
+    params,
+    grads,
+    opt_a,
+    opt_b,
+    work,
+    Xp,
+    Xi,
+    Xd,
+    Y,
+    sw,
+    idx,
+    units,
+    act,
+    out_act,
+    batch_size,
+    solver,
+    hyper,
+    t,
+    blas_min,
+):
+    """train_epoch for a CSR input given as (indptr, indices, data)."""
+    no_x = np.empty((0, units[0]), dtype=params.dtype)
+    return _train_epoch(
+        params,
+        grads,
+        opt_a,
+        opt_b,
+        work,
+        no_x,
+        Xp,
+        Xi,
+        Xd,
+        True,
+        Y,
+        sw,
+        idx,
+        units,
+        act,
+        out_act,
+        batch_size,
+        solver,
+        hyper,
+        t,
+        blas_min,
+    )

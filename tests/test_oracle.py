@@ -9,6 +9,7 @@ import warnings
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 from sklearn.datasets import load_digits, make_classification, make_regression
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.neural_network import MLPClassifier as SkMLPClassifier
@@ -448,3 +449,65 @@ def test_regressor_partial_fit_and_warm_start():
         sk2.fit(X, y)
         fm2.fit(X, y)
     assert_same_model_reg(sk2, fm2, X)
+
+
+# ----------------------------------------------------------------------------
+# Sparse input: the same matrix given to both libraries, never densified here
+# ----------------------------------------------------------------------------
+def _sparse_classification(fmt):
+    X, y = make_classification(
+        n_samples=300, n_features=30, n_informative=8, n_classes=3, random_state=0
+    )
+    X[np.random.RandomState(0).rand(*X.shape) < 0.7] = 0.0
+    return (sp.csr_matrix(X) if fmt == "csr" else sp.csc_matrix(X)), y
+
+
+@pytest.mark.parametrize("fmt", ["csr", "csc"])
+@pytest.mark.parametrize(
+    "case",
+    [
+        dict(solver="adam", **LONG),
+        dict(solver="sgd", **LONG),
+        dict(solver="lbfgs", max_iter=50),
+        dict(early_stopping=True, max_iter=100),
+    ],
+    ids=["adam", "sgd", "lbfgs", "early-stopping"],
+)
+def test_sparse_input_classifier(fmt, case):
+    Xs, y = _sparse_classification(fmt)
+    sk, fm = fit_both(Xs, y, hidden_layer_sizes=(10,), random_state=0, **case)
+    rtol = LBFGS_RTOL if case.get("solver") == "lbfgs" else COEF_RTOL
+    assert fm.n_iter_ == sk.n_iter_
+    assert_close_weights(sk, fm, rtol)
+    np.testing.assert_array_equal(fm.predict(Xs), sk.predict(Xs))
+    np.testing.assert_allclose(fm.predict_proba(Xs), sk.predict_proba(Xs), rtol=1e-5)
+    # Sparse and dense input give the same predictions from one model.
+    np.testing.assert_allclose(
+        fm.predict_proba(Xs), fm.predict_proba(Xs.toarray()), rtol=1e-12
+    )
+
+
+def test_sparse_input_regressor_and_large_predict():
+    Xs, _ = _sparse_classification("csr")
+    y = np.asarray(Xs[:, :5].sum(axis=1)).ravel()
+    sk, fm = fit_both_reg(Xs, y, hidden_layer_sizes=(7,), random_state=0, **LONG)
+    assert_same_model_reg(sk, fm, Xs)
+    big = sp.random(
+        5000, 30, density=0.1, format="csr", random_state=0
+    )  # parallel path
+    np.testing.assert_allclose(fm.predict(big), sk.predict(big), rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(fm.predict(big), fm.predict(big.toarray()), rtol=1e-12)
+
+
+def test_sparse_non_canonical_matrix():
+    # Unsorted and duplicate column indices in a row are summed, as scipy sums them.
+    Xs, y = _sparse_classification("csr")
+    coo = Xs.tocoo()
+    half = coo.data / 2
+    dup = sp.csr_matrix(
+        (np.r_[half, half], (np.r_[coo.row, coo.row], np.r_[coo.col, coo.col])),
+        shape=Xs.shape,
+    )
+    dup.has_canonical_format = False
+    fm = MLPClassifier((6,), random_state=0, max_iter=5).fit(Xs, y)
+    np.testing.assert_allclose(fm.predict_proba(dup), fm.predict_proba(Xs), rtol=1e-12)
