@@ -1,0 +1,382 @@
+"""Side-by-side benchmarks: fastmlp, scikit-learn and (where installed) PyTorch.
+
+Every workload of the project's benchmark table runs here in one process, one
+after the other, and the table reports ratios measured in this run. Compile time
+is kept out of the fit timings (every fastmlp path is warmed up first) and
+measured on its own (cold start, in fresh processes).
+
+Run it with ``fastmlp bench`` or ``python benchmarks/compare.py``.
+"""
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import warnings
+
+import numpy as np
+
+PENGUINS = dict(
+    hidden_layer_sizes=(5, 5),
+    solver="adam",
+    batch_size=200,
+    max_iter=500,
+    tol=0.0,
+    n_iter_no_change=10**9,
+    random_state=0,
+)
+DIGITS = dict(
+    hidden_layer_sizes=(100,),
+    solver="adam",
+    max_iter=100,
+    tol=0.0,
+    n_iter_no_change=10**9,
+    random_state=0,
+)
+WIDE = dict(
+    hidden_layer_sizes=(256, 128),
+    solver="adam",
+    batch_size=200,
+    max_iter=3,
+    tol=0.0,
+    n_iter_no_change=10**9,
+    random_state=0,
+)
+
+
+def _quiet():
+    from sklearn.exceptions import ConvergenceWarning
+
+    warnings.simplefilter("ignore", ConvergenceWarning)
+
+
+def _best(fn, repeats):
+    best = np.inf
+    out = None
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        out = fn()
+        best = min(best, time.perf_counter() - t0)
+    return best, out
+
+
+def _penguins():
+    from sklearn.preprocessing import StandardScaler
+
+    from fastmlp.datasets import load_penguins
+
+    X, y = load_penguins(return_X_y=True)
+    return StandardScaler().fit_transform(X), y
+
+
+def _digits():
+    from sklearn.datasets import load_digits
+
+    X, y = load_digits(return_X_y=True)
+    return X / 16.0, y
+
+
+def _wide(n_samples):
+    from sklearn.datasets import make_classification
+
+    X, y = make_classification(
+        n_samples=n_samples,
+        n_features=100,
+        n_informative=50,
+        n_classes=10,
+        random_state=0,
+    )
+    return X, y
+
+
+def _flops_per_epoch(n, units):
+    return 6.0 * n * sum(a * b for a, b in zip(units[:-1], units[1:], strict=True))
+
+
+def _blas_roofline(X, units, batch_size, repeats):
+    """Time of one epoch's GEMMs (forward, dW and dX of every layer at the batch
+    size) in NumPy's BLAS alone: the bound a fit cannot beat by much."""
+    dt = X.dtype
+    rng = np.random.default_rng(0)
+    Ws = [
+        rng.standard_normal((a, b)).astype(dt)
+        for a, b in zip(units[:-1], units[1:], strict=True)
+    ]
+    acts = [np.empty((batch_size, u), dt) for u in units]
+    deltas = [np.empty((batch_size, u), dt) for u in units]
+    for d in deltas:
+        d[...] = 1.0
+    dWs = [np.empty_like(W) for W in Ws]
+    n_batches = X.shape[0] // batch_size
+
+    def epoch():
+        for b in range(n_batches):
+            acts[0] = X[b * batch_size : (b + 1) * batch_size]
+            for i, W in enumerate(Ws):
+                np.dot(acts[i], W, out=acts[i + 1])
+            for i in range(len(Ws) - 1, -1, -1):
+                np.dot(acts[i].T, deltas[i + 1], out=dWs[i])
+                np.dot(deltas[i + 1], Ws[i].T, out=deltas[i])
+
+    epoch()
+    t, _ = _best(epoch, repeats)
+    return t * X.shape[0] / (n_batches * batch_size)
+
+
+def _torch_fit(X, y, hidden, epochs, batch_size, dtype):
+    """A plain PyTorch CPU training loop with the same layers, Adam and batch size."""
+    import torch
+
+    torch.manual_seed(0)
+    tdt = torch.float32 if dtype == np.float32 else torch.float64
+    Xt = torch.from_numpy(X)
+    yt = torch.from_numpy(y.astype(np.int64))
+    layers = []
+    sizes = [X.shape[1], *hidden]
+    for a, b in zip(sizes[:-1], sizes[1:], strict=True):
+        layers += [torch.nn.Linear(a, b, dtype=tdt), torch.nn.ReLU()]
+    layers.append(torch.nn.Linear(sizes[-1], int(y.max()) + 1, dtype=tdt))
+    model = torch.nn.Sequential(*layers)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3, weight_decay=0.0)
+    loss_fn = torch.nn.CrossEntropyLoss()
+    n = X.shape[0]
+    for _ in range(epochs):
+        perm = torch.randperm(n)
+        for s in range(0, n, batch_size):
+            idx = perm[s : s + batch_size]
+            opt.zero_grad(set_to_none=True)
+            loss = loss_fn(model(Xt[idx]), yt[idx])
+            loss.backward()
+            opt.step()
+    return model
+
+
+def _have_torch():
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def _blas_info():
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return "threadpoolctl not installed"
+    parts = []
+    for lib in threadpool_info():
+        parts.append(
+            "%s %s (%s, %s threads, %s)"
+            % (
+                lib.get("internal_api"),
+                lib.get("version"),
+                lib.get("architecture"),
+                lib.get("num_threads"),
+                lib.get("threading_layer"),
+            )
+        )
+    return "; ".join(parts) or "none found"
+
+
+_COLD_SCRIPT = """
+import time, warnings
+t0 = time.perf_counter()
+from sklearn.preprocessing import StandardScaler
+{imp}
+from fastmlp.datasets import load_penguins
+warnings.simplefilter("ignore")
+X, y = load_penguins(return_X_y=True)
+X = StandardScaler().fit_transform(X)
+m = MLPClassifier(hidden_layer_sizes=(5, 5), max_iter=200, random_state=0).fit(X, y)
+m.predict(X)
+print(time.perf_counter() - t0)
+"""
+
+
+def _cold(imp, env=None, repeats=3):
+    code = _COLD_SCRIPT.format(imp=imp)
+    best_inner = np.inf
+    best_wall = np.inf
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        out = subprocess.run(
+            [sys.executable, "-c", code],
+            capture_output=True,
+            text=True,
+            check=True,
+            env=env,
+        )
+        best_wall = min(best_wall, time.perf_counter() - t0)
+        best_inner = min(best_inner, float(out.stdout.strip().splitlines()[-1]))
+    return best_wall, best_inner
+
+
+def run(quick=False, out=print):
+    """Run every workload and print one table. Returns the rows as dicts."""
+    import sklearn
+    from sklearn.neural_network import MLPClassifier as SkMLP
+
+    import fastmlp
+    from fastmlp import MLPClassifier
+
+    _quiet()
+    repeats = 1 if quick else 3
+    rows = []
+
+    def row(name, ours, theirs, ratio_label, extra=""):
+        rows.append(
+            dict(
+                name=name,
+                fastmlp=ours,
+                sklearn=theirs,
+                ratio=theirs / ours,
+                extra=extra,
+            )
+        )
+        out(
+            "%-10s %12s %12s %8.1fx  %s"
+            % (name, _fmt(ours), _fmt(theirs), theirs / ours, extra)
+        )
+
+    out(
+        "fastmlp %s, scikit-learn %s, numpy %s, %d CPUs"
+        % (fastmlp.__version__, sklearn.__version__, np.__version__, os.cpu_count())
+    )
+    torch_ok = _have_torch()
+    if torch_ok:
+        import torch
+
+        out("PyTorch %s (%d threads)" % (torch.__version__, torch.get_num_threads()))
+    else:
+        out(
+            "PyTorch not installed: its column is left out (pip install fastmlp[compare])"
+        )
+    out("")
+    out(
+        "%-10s %12s %12s %9s  %s"
+        % ("workload", "fastmlp", "scikit-learn", "ratio", "notes")
+    )
+
+    # penguins
+    X, y = _penguins()
+    MLPClassifier(**{**PENGUINS, "max_iter": 2}).fit(X, y)
+    t_fm, _ = _best(lambda: MLPClassifier(**PENGUINS).fit(X, y), repeats * 2)
+    t_sk, _ = _best(lambda: SkMLP(**PENGUINS).fit(X, y), repeats)
+    row("penguins", t_fm, t_sk, "x", "500 epochs; %.1f us/epoch" % (t_fm / 500 * 1e6))
+
+    # digits
+    X, y = _digits()
+    MLPClassifier(**{**DIGITS, "max_iter": 1}).fit(X, y)
+    t_fm, _ = _best(lambda: MLPClassifier(**DIGITS).fit(X, y), repeats)
+    t_sk, _ = _best(lambda: SkMLP(**DIGITS).fit(X, y), repeats)
+    row("digits", t_fm, t_sk, "x", "100 epochs")
+
+    # wide32 / wide64
+    n_wide = 20_000 if quick else 100_000
+    Xw, yw = _wide(n_wide)
+    units = [100, 256, 128, 10]
+    flops = _flops_per_epoch(n_wide, units) * WIDE["max_iter"]
+    models = {}
+    for name, dt in (("wide32", np.float32), ("wide64", np.float64)):
+        X = Xw.astype(dt)
+        MLPClassifier(**{**WIDE, "max_iter": 1}).fit(X[:2000], yw[:2000])
+        t_fm, models[name] = _best(
+            lambda X=X: MLPClassifier(**WIDE).fit(X, yw), 1 if quick else 2
+        )
+        t_sk, _ = _best(lambda X=X: SkMLP(**WIDE).fit(X, yw), 1)
+        roof = _blas_roofline(X, units, 200, 3) * WIDE["max_iter"]
+        extra = (
+            "%.0f GFLOP/s (sklearn %.0f); roofline %.0f%% (BLAS GEMMs alone %.2f s)"
+            % (flops / t_fm / 1e9, flops / t_sk / 1e9, 100 * roof / t_fm, roof)
+        )
+        if torch_ok:
+            t_pt, _ = _best(
+                lambda X=X, dt=dt: _torch_fit(
+                    X, yw, (256, 128), WIDE["max_iter"], 200, dt
+                ),
+                1,
+            )
+            extra += "; PyTorch %.2f s (%.1fx)" % (t_pt, t_pt / t_fm)
+        row(name, t_fm, t_sk, "x", extra)
+
+    # predict: one row, and 100k rows, on the wide float32 model
+    m32 = models["wide32"]
+    sk32 = SkMLP(**{**WIDE, "max_iter": 1}).fit(Xw[:5000].astype(np.float32), yw[:5000])
+    one = Xw[:1].astype(np.float32)
+    for _ in range(50):
+        m32.predict_proba(one)
+        sk32.predict_proba(one)
+    n_rep = 200 if quick else 2000
+    t_fm, _ = _best(lambda: [m32.predict_proba(one) for _ in range(n_rep)], 3)
+    t_sk, _ = _best(lambda: [sk32.predict_proba(one) for _ in range(n_rep)], 3)
+    row("predict1", t_fm / n_rep, t_sk / n_rep, "x", "predict_proba of one row")
+    big = np.random.default_rng(1).standard_normal((100_000, 100)).astype(np.float32)
+    m32.predict_proba(big)
+    t_fm, _ = _best(lambda: m32.predict_proba(big), 3)
+    t_sk, _ = _best(lambda: sk32.predict_proba(big), 3)
+    row(
+        "predict",
+        t_fm,
+        t_sk,
+        "x",
+        "100k rows: %.2f M rows/s (sklearn %.2f)" % (0.1 / t_fm, 0.1 / t_sk),
+    )
+
+    # cold start: fresh processes, compiled-code cache warm
+    _cold("from fastmlp import MLPClassifier", repeats=1)  # fill the cache
+    w_fm, i_fm = _cold("from fastmlp import MLPClassifier")
+    w_sk, i_sk = _cold("from sklearn.neural_network import MLPClassifier")
+    row(
+        "coldstart",
+        w_fm,
+        w_sk,
+        "x",
+        "process wall time; in-process %.2f s vs %.2f s" % (i_fm, i_sk),
+    )
+    if not quick:
+        with tempfile.TemporaryDirectory() as cache:
+            env = dict(os.environ, NUMBA_CACHE_DIR=cache)
+            w_first, _ = _cold("from fastmlp import MLPClassifier", env=env, repeats=1)
+        out("first run ever (empty compiled-code cache): %.1f s" % w_first)
+        rows.append(
+            dict(
+                name="first-run",
+                fastmlp=w_first,
+                sklearn=np.nan,
+                ratio=np.nan,
+                extra="",
+            )
+        )
+    out("")
+    out("BLAS: " + _blas_info())
+    return rows
+
+
+def _fmt(seconds):
+    if seconds < 1e-3:
+        return "%.1f us" % (seconds * 1e6)
+    if seconds < 1:
+        return "%.1f ms" % (seconds * 1e3)
+    return "%.2f s" % seconds
+
+
+def main(argv=None):
+    """Entry point of ``fastmlp bench``."""
+    parser = argparse.ArgumentParser(
+        prog="fastmlp bench",
+        description="fastmlp beside scikit-learn (and PyTorch, where installed) on "
+        "every benchmark workload, in one process.",
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="smaller wide workloads and fewer repeats"
+    )
+    args = parser.parse_args(argv)
+    run(quick=args.quick)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
