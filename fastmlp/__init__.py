@@ -6,6 +6,7 @@ fitted attributes, and in float64 with the same ``random_state`` the same model.
 
 from fastmlp._io import load, model_info, save
 from fastmlp._multilayer_perceptron import MLPClassifier, MLPRegressor
+from fastmlp._plot import plot_loss_curve
 
 __version__ = "0.1.0"
 
@@ -15,5 +16,6 @@ __all__ = [
     "__version__",
     "load",
     "model_info",
+    "plot_loss_curve",
     "save",
 ]
