@@ -50,6 +50,9 @@ BLAS_MIN_WEIGHTS = 4096
 # predict_proba runs serially up to this many rows, in parallel row blocks above.
 PREDICT_PARALLEL_MIN_ROWS = 2048
 PREDICT_BLOCK = 128
+# Networks with a BLAS-sized layer predict in large serial blocks, the GEMMs
+# threaded by BLAS.
+PREDICT_BLAS_BLOCK = 1024
 
 
 def _as_kernel_input(X, dtype):
@@ -182,6 +185,7 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
             off += fan_out
         self.coefs_ = coefs
         self.intercepts_ = intercepts
+        self._units = np.asarray(units, dtype=np.int64)
 
     def _flat_params(self):
         """The flat buffer behind coefs_ and intercepts_.
@@ -603,34 +607,58 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
     # ------------------------------------------------------------------
     def _forward_pass_fast(self, X, check_input=True):
         """Output-layer activations for X, shape (n_samples, n_outputs)."""
-        if check_input:
-            X = validate_data(
-                self,
-                X,
-                accept_sparse=["csr", "csc"],
-                dtype=(np.float64, np.float32),
-                order="C",
-                reset=False,
-            )
         params = self._flat_params()
+        units = self._units
+        if check_input:
+            if not (
+                # The fast path: a C-ordered array of the model's dtype and width.
+                # It skips scikit-learn's checks but never the finiteness check,
+                # which the kernel makes while it reads X.
+                type(X) is np.ndarray
+                and X.ndim == 2
+                and X.dtype == params.dtype
+                and X.flags.c_contiguous
+                and X.shape[0] > 0
+                and X.shape[1] == self.n_features_in_
+                and not hasattr(self, "feature_names_in_")
+            ):
+                X = validate_data(
+                    self,
+                    X,
+                    accept_sparse=["csr", "csc"],
+                    dtype=(np.float64, np.float32),
+                    order="C",
+                    reset=False,
+                )
         sparse, Xk = _as_kernel_input(X, params.dtype)
-        units = self._layer_units_array()
         n = X.shape[0]
         out = np.empty((n, int(units[-1])), dtype=params.dtype)
         act = ACTIVATIONS[self.activation]
         out_act = OUT_ACTIVATIONS[self.out_activation_]
-        parallel = n >= PREDICT_PARALLEL_MIN_ROWS
+        wide = self._max_layer_weights() >= BLAS_MIN_WEIGHTS
+        parallel = n >= PREDICT_PARALLEL_MIN_ROWS and not wide
+        block = PREDICT_BLAS_BLOCK if wide else PREDICT_BLOCK
         if sparse:
-            kernels.predict_forward_csr(
-                out, *Xk, params, units, act, out_act, PREDICT_BLOCK, parallel
+            bad = kernels.predict_forward_csr(
+                out, *Xk, params, units, act, out_act, block, parallel, BLAS_MIN_WEIGHTS
             )
         elif parallel:
-            kernels.predict_forward_parallel(
-                out, Xk, params, units, act, out_act, PREDICT_BLOCK
+            bad = kernels.predict_forward_parallel(
+                out, Xk, params, units, act, out_act, block
             )
         else:
-            kernels.predict_forward(out, Xk, params, units, act, out_act, PREDICT_BLOCK)
+            bad = kernels.predict_forward(
+                out, Xk, params, units, act, out_act, block, BLAS_MIN_WEIGHTS
+            )
+        if bad:
+            raise ValueError(
+                "Input X contains NaN or infinity (%d non-finite values)." % bad
+            )
         return out
+
+    def _max_layer_weights(self):
+        u = self._units
+        return int(max(u[:-1] * u[1:]))
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

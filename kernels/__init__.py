@@ -22,6 +22,7 @@ from .dense import (
     dense_backward_blas,
     dense_forward,
     dense_forward_blas,
+    dense_forward_rows,
 )
 from .losses import (
     OUT_EXP,
@@ -61,6 +62,7 @@ __all__ = [
     "dense_backward_blas",
     "dense_forward",
     "dense_forward_blas",
+    "dense_forward_rows",
     "forward_backward",
     "forward_backward_csr",
     "output_forward",

@@ -110,3 +110,23 @@ def dense_backward_blas(
         np.dot(W, dout, dinp)
         for k in range(fan_in):
             activation_backward(dinp[k], inp[k], B, act_in)
+
+
+@njit(cache=True, fastmath=FASTMATH)
+def dense_forward_rows(out, inp, W, b, act, fan_in, fan_out, B):
+    """Sample-major variant for a handful of rows: out[i, :] = act(b + inp[i, :] W).
+
+    out (B, fan_out), inp (B, fan_in). The inner loop runs over fan_out, which is
+    what vectorizes when B is 1 or a few (prediction of single rows).
+    """
+    for i in range(B):
+        row = out[i]
+        x = inp[i]
+        for j in range(fan_out):
+            row[j] = b[j]
+        for k in range(fan_in):
+            a = x[k]
+            Wk = W[k]
+            for j in range(fan_out):
+                row[j] += a * Wk[j]
+        activation_forward(row, fan_out, act)

@@ -1,31 +1,108 @@
 """Forward-only inference: X (n, n_features) -> out (n, n_outputs).
 
 Rows are processed in blocks; each block is transposed to feature-major and
-pushed through the layers with the hand-written dense kernel (no BLAS call, so
-that the parallel version can run blocks on every core without nesting thread
-pools). A CSR input goes through the sparse first-layer kernel instead.
+pushed through the layers. Three ways to run it, chosen by the caller:
+
+- ``predict_forward`` serial; blocks of fewer than ROWS_MAX rows take a
+  sample-major path that vectorizes over the units (single-row latency);
+- ``predict_forward_parallel``: row blocks spread over the threads with prange,
+  hand-written layers only (no BLAS call inside a prange: no nested pools);
+- ``predict_forward`` with ``blas_min`` set: large blocks whose wide layers go
+  through BLAS, which brings its own threads.
+
+A CSR input goes through the sparse first-layer kernel instead.
+
+Every entry point returns the number of non-finite values it met in X, so that
+the API layer can refuse such input without a separate pass over it.
 """
 
 import numpy as np
 from numba import njit, prange
 
-from .dense import dense_forward
+from .dense import dense_forward, dense_forward_blas, dense_forward_rows
 from .losses import output_forward
 from .sparse import sparse_rows_forward
+
+ROWS_MAX = 8  # blocks smaller than this take the sample-major path
+
+
+@njit(cache=True)
+def _forward_rows(out, X, r0, B, params, units, act, out_act, buf_a, buf_b):
+    """Sample-major forward of rows r0:r0 + B (a few rows); returns non-finites."""
+    L = units.shape[0] - 1
+    n_features = units[0]
+    bad = 0
+    A = buf_a[: B * n_features].reshape((B, n_features))
+    for i in range(B):
+        for k in range(n_features):
+            v = X[r0 + i, k]
+            if not np.isfinite(v):
+                bad += 1
+            A[i, k] = v
+    p_off = 0
+    src = buf_a
+    dst = buf_b
+    for l in range(L):
+        fi = units[l]
+        fo = units[l + 1]
+        A = src[: B * fi].reshape((B, fi))
+        Z = dst[: B * fo].reshape((B, fo))
+        W = params[p_off : p_off + fi * fo].reshape((fi, fo))
+        b = params[p_off + fi * fo : p_off + fi * fo + fo]
+        dense_forward_rows(Z, A, W, b, act if l < L - 1 else 0, fi, fo, B)
+        p_off += fi * fo + fo
+        src, dst = dst, src
+    K = units[L]
+    Z = src[: B * K].reshape((B, K))
+    # The output activation works on feature-major (K, B) blocks; for B rows of
+    # K outputs, transpose through the other buffer.
+    Zt = dst[: K * B].reshape((K, B))
+    for i in range(B):
+        for j in range(K):
+            Zt[j, i] = Z[i, j]
+    output_forward(Zt, out_act, K, B)
+    for i in range(B):
+        for j in range(K):
+            out[r0 + i, j] = Zt[j, i]
+    return bad
 
 
 @njit(cache=True)
 def _forward_block(
-    out, X, Xp, Xi, Xd, sparse, r0, B, params, units, act, out_act, buf_a, buf_b
+    out,
+    X,
+    Xp,
+    Xi,
+    Xd,
+    sparse,
+    r0,
+    B,
+    params,
+    units,
+    act,
+    out_act,
+    buf_a,
+    buf_b,
+    blas_min,
 ):
-    """Forward rows r0:r0 + B into out[r0:r0 + B], using two scratch buffers."""
+    """Forward rows r0:r0 + B into out[r0:r0 + B], using two scratch buffers.
+
+    Returns the number of non-finite values met in X's rows (CSR: its data)."""
     L = units.shape[0] - 1
     n_features = units[0]
-    if not sparse:
+    bad = 0
+    if sparse:
+        for p in range(Xp[r0], Xp[r0 + B]):
+            if not np.isfinite(Xd[p]):
+                bad += 1
+    else:
         A = buf_a[: n_features * B].reshape((n_features, B))
         for i in range(B):
             for k in range(n_features):
-                A[k, i] = X[r0 + i, k]
+                v = X[r0 + i, k]
+                if not np.isfinite(v):
+                    bad += 1
+                A[k, i] = v
     p_off = 0
     src = buf_a
     dst = buf_b
@@ -39,6 +116,8 @@ def _forward_block(
         a_l = act if l < L - 1 else 0
         if l == 0 and sparse:
             sparse_rows_forward(Z, Xp, Xi, Xd, r0, W, b, a_l, fi, fo, B)
+        elif fi * fo >= blas_min:
+            dense_forward_blas(Z, A, W, b, a_l, fi, fo, B)
         else:
             dense_forward(Z, A, W, b, a_l, fi, fo, B)
         p_off += fi * fo + fo
@@ -49,6 +128,7 @@ def _forward_block(
     for i in range(B):
         for j in range(K):
             out[r0 + i, j] = Z[j, i]
+    return bad
 
 
 @njit(cache=True)
@@ -60,16 +140,39 @@ def _max_width(units):
 
 
 @njit(cache=True)
-def _predict_serial(out, X, Xp, Xi, Xd, sparse, n, params, units, act, out_act, block):
+def _predict_serial(
+    out, X, Xp, Xi, Xd, sparse, n, params, units, act, out_act, block, blas_min
+):
     width = _max_width(units)
     cap = min(block, n)
     buf_a = np.empty(width * cap, dtype=params.dtype)
     buf_b = np.empty(width * cap, dtype=params.dtype)
+    bad = 0
     for r0 in range(0, n, block):
         B = min(block, n - r0)
-        _forward_block(
-            out, X, Xp, Xi, Xd, sparse, r0, B, params, units, act, out_act, buf_a, buf_b
-        )
+        if B < ROWS_MAX and not sparse:
+            bad += _forward_rows(
+                out, X, r0, B, params, units, act, out_act, buf_a, buf_b
+            )
+        else:
+            bad += _forward_block(
+                out,
+                X,
+                Xp,
+                Xi,
+                Xd,
+                sparse,
+                r0,
+                B,
+                params,
+                units,
+                act,
+                out_act,
+                buf_a,
+                buf_b,
+                blas_min,
+            )
+    return bad
 
 
 @njit(cache=True, parallel=True)
@@ -78,46 +181,82 @@ def _predict_parallel(
 ):
     width = _max_width(units)
     n_blocks = (n + block - 1) // block
+    no_blas = np.iinfo(np.int64).max  # never a BLAS call inside prange
+    bad = 0
     for bi in prange(n_blocks):
         r0 = bi * block
         B = min(block, n - r0)
         buf_a = np.empty(width * B, dtype=params.dtype)
         buf_b = np.empty(width * B, dtype=params.dtype)
-        _forward_block(
-            out, X, Xp, Xi, Xd, sparse, r0, B, params, units, act, out_act, buf_a, buf_b
+        bad += _forward_block(
+            out,
+            X,
+            Xp,
+            Xi,
+            Xd,
+            sparse,
+            r0,
+            B,
+            params,
+            units,
+            act,
+            out_act,
+            buf_a,
+            buf_b,
+            no_blas,
         )
+    return bad
 
 
 @njit(cache=True)
-def predict_forward(out, X, params, units, act, out_act, block):
-    """Serial forward pass: the fast path for a few rows."""
+def predict_forward(out, X, params, units, act, out_act, block, blas_min):
+    """Serial forward pass; layers with fan_in * fan_out >= blas_min use BLAS.
+
+    Returns the number of non-finite values in X."""
     no_i = np.empty(0, dtype=np.int64)
     no_d = np.empty(0, dtype=params.dtype)
-    _predict_serial(
-        out, X, no_i, no_i, no_d, False, X.shape[0], params, units, act, out_act, block
+    return _predict_serial(
+        out,
+        X,
+        no_i,
+        no_i,
+        no_d,
+        False,
+        X.shape[0],
+        params,
+        units,
+        act,
+        out_act,
+        block,
+        blas_min,
     )
 
 
 @njit(cache=True)
 def predict_forward_parallel(out, X, params, units, act, out_act, block):
-    """Forward pass with row blocks spread over the threads (prange)."""
+    """Forward pass with row blocks spread over the threads (prange).
+
+    Returns the number of non-finite values in X."""
     no_i = np.empty(0, dtype=np.int64)
     no_d = np.empty(0, dtype=params.dtype)
-    _predict_parallel(
+    return _predict_parallel(
         out, X, no_i, no_i, no_d, False, X.shape[0], params, units, act, out_act, block
     )
 
 
 @njit(cache=True)
-def predict_forward_csr(out, Xp, Xi, Xd, params, units, act, out_act, block, parallel):
-    """Forward pass of a CSR input (indptr, indices, data), serial or in parallel."""
+def predict_forward_csr(
+    out, Xp, Xi, Xd, params, units, act, out_act, block, parallel, blas_min
+):
+    """Forward pass of a CSR input (indptr, indices, data), serial or in parallel.
+
+    Returns the number of non-finite values in the data."""
     no_x = np.empty((0, units[0]), dtype=params.dtype)
     n = Xp.shape[0] - 1
     if parallel:
-        _predict_parallel(
+        return _predict_parallel(
             out, no_x, Xp, Xi, Xd, True, n, params, units, act, out_act, block
         )
-    else:
-        _predict_serial(
-            out, no_x, Xp, Xi, Xd, True, n, params, units, act, out_act, block
-        )
+    return _predict_serial(
+        out, no_x, Xp, Xi, Xd, True, n, params, units, act, out_act, block, blas_min
+    )

@@ -282,3 +282,20 @@ def test_predict_large_input_uses_parallel_path_consistently(data):
     np.testing.assert_allclose(p_all, p_rows, rtol=1e-12)
     one = m.predict_proba(big[:1])
     np.testing.assert_allclose(one, p_all[:1], rtol=1e-12)
+
+
+def test_predict_paths_agree_on_a_wide_network():
+    # A layer of >= BLAS_MIN_WEIGHTS weights sends large inputs through BLAS in
+    # serial blocks, single rows through the sample-major loops.
+    X, y = make_classification(n_samples=300, n_features=20, random_state=0)
+    m = quiet_fit(MLPClassifier((80, 80), max_iter=5, random_state=0), X, y)
+    big = np.random.default_rng(0).normal(size=(3000, 20))
+    p_all = m.predict_proba(big)
+    p_rows = np.vstack([m.predict_proba(big[i : i + 1]) for i in range(0, 3000, 97)])
+    np.testing.assert_allclose(p_rows, p_all[::97], rtol=1e-10)
+    # The fast path (C-ordered, right dtype and width) and the checked path agree.
+    np.testing.assert_array_equal(m.predict_proba(np.asfortranarray(big)), p_all)
+    bad = big.copy()
+    bad[1234, 5] = np.inf
+    with pytest.raises(ValueError, match="NaN or infinity"):
+        m.predict_proba(bad)

@@ -36,6 +36,7 @@ from fastmlp.kernels import (
     output_loss_backward,
     param_layout_size,
     predict_forward,
+    predict_forward_csr,
     predict_forward_parallel,
     sgd_update,
     train_epoch,
@@ -43,6 +44,7 @@ from fastmlp.kernels import (
 )
 from fastmlp.kernels import dense_backward as k_dense_backward
 from fastmlp.kernels import dense_forward as k_dense_forward
+from fastmlp.kernels import dense_forward_rows as k_dense_forward_rows
 from fastmlp.kernels.optimizers import adam_learning_rate
 from naive import (
     activation,
@@ -337,6 +339,19 @@ def test_dense_forward(rng, variant, shape, act, dtype):
     DENSE_FORWARD[variant](out, inp, W, b, act, fan_in, fan_out, B)
     want = dense_forward(f64(inp).T, f64(W), f64(b), ACTS[act]).T
     assert_close(out, want, dtype)
+
+
+@pytest.mark.parametrize("shape", DENSE_SHAPES, ids=str)
+@act_ids
+@dtype_ids
+def test_dense_forward_rows(rng, shape, act, dtype):
+    # The sample-major twin: inp (B, fan_in) -> out (B, fan_out).
+    fan_in, fan_out, B = shape
+    inp, W, b = dense_case(rng, fan_in, fan_out, B, ACT_TANH, dtype)
+    rows = np.ascontiguousarray(inp.T)
+    out = np.full((B, fan_out), np.nan, dtype=dtype)
+    k_dense_forward_rows(out, rows, W, b, act, fan_in, fan_out, B)
+    assert_close(out, dense_forward(f64(rows), f64(W), f64(b), ACTS[act]), dtype)
 
 
 @pytest.mark.parametrize("variant", list(DENSE_BACKWARD))
@@ -831,7 +846,24 @@ def test_train_epoch_stops_on_nonfinite_loss(rng, solver):
 # ----------------------------------------------------------------------------
 # Inference
 # ----------------------------------------------------------------------------
-PREDICT = {"serial": predict_forward, "parallel": predict_forward_parallel}
+NO_BLAS = 2**62
+
+
+def _serial(out, X, params, u, act, out_act, block):
+    return predict_forward(out, X, params, u, act, out_act, block, NO_BLAS)
+
+
+def _serial_blas(out, X, params, u, act, out_act, block):
+    return predict_forward(out, X, params, u, act, out_act, block, 1)
+
+
+# serial: hand-written layers (blocks under ROWS_MAX rows take the sample-major
+# path); serial-blas: every layer through BLAS; parallel: prange row blocks.
+PREDICT = {
+    "serial": _serial,
+    "serial-blas": _serial_blas,
+    "parallel": predict_forward_parallel,
+}
 PREDICT_NETS = [(5, 7, 4, 3), (3, 2), (1, 1), (2, 9, 1)]
 BLOCK = 32
 
@@ -845,10 +877,10 @@ def test_predict_forward(rng, func, units, act, out, dtype):
     units = fit_units(units, out)
     u = np.array(units, dtype=np.int64)
     params, Ws, bs = make_network(rng, units, dtype)
-    for n in (1, BLOCK - 1, BLOCK, BLOCK + 1, 3 * BLOCK + 7):
+    for n in (1, 3, BLOCK - 1, BLOCK, BLOCK + 1, 3 * BLOCK + 7):
         X = rng.standard_normal((n, units[0])).astype(dtype)
         got = np.full((n, units[-1]), np.nan, dtype=dtype)
-        PREDICT[func](got, X, params, u, act, out, BLOCK)
+        assert PREDICT[func](got, X, params, u, act, out, BLOCK) == 0
         assert_close(got, predict(f64(X), Ws, bs, ACTS[act], OUTS[out]), dtype)
         if out == OUT_SOFTMAX:
             assert_close(got.sum(axis=1), np.ones(n), dtype)
@@ -861,5 +893,62 @@ def test_predict_forward_block_larger_than_n(rng, func):
     params, Ws, bs = make_network(rng, units, np.float64)
     X = rng.standard_normal((10, 4))
     got = np.full((10, 3), np.nan)
-    PREDICT[func](got, X, params, u, ACT_RELU, OUT_SOFTMAX, 128)
+    assert PREDICT[func](got, X, params, u, ACT_RELU, OUT_SOFTMAX, 128) == 0
     assert_close(got, predict(X, Ws, bs, "relu", "softmax"), np.float64)
+
+
+@pytest.mark.parametrize("func", list(PREDICT))
+@pytest.mark.parametrize("n", [1, 5, 40, 100])
+def test_predict_forward_counts_non_finite_input(rng, func, n):
+    units = (4, 6, 3)
+    u = np.array(units, dtype=np.int64)
+    params, _, _ = make_network(rng, units, np.float64)
+    X = rng.standard_normal((n, 4))
+    X[n - 1, 2] = np.nan
+    X[0, 0] = np.inf
+    got = np.empty((n, 3))
+    assert PREDICT[func](got, X, params, u, ACT_RELU, OUT_SOFTMAX, 32) == 2
+
+
+@pytest.mark.parametrize("parallel", [False, True], ids=["serial", "parallel"])
+@dtype_ids
+def test_predict_forward_csr(rng, parallel, dtype):
+    sparse = pytest.importorskip("scipy.sparse")
+    units = (12, 7, 5, 3)
+    u = np.array(units, dtype=np.int64)
+    params, Ws, bs = make_network(rng, units, dtype)
+    for n in (1, 5, 31, 100):
+        Xs = sparse.random(n, 12, density=0.3, format="csr", random_state=n)
+        Xs = Xs.astype(dtype)
+        got = np.full((n, 3), np.nan, dtype=dtype)
+        bad = predict_forward_csr(
+            got,
+            Xs.indptr.astype(np.int64),
+            Xs.indices.astype(np.int64),
+            Xs.data,
+            params,
+            u,
+            ACT_RELU,
+            OUT_SOFTMAX,
+            32,
+            parallel,
+            NO_BLAS,
+        )
+        assert bad == 0
+        want = predict(f64(Xs.toarray()), Ws, bs, "relu", "softmax")
+        assert_close(got, want, dtype)
+    Xs.data[0] = np.nan
+    bad = predict_forward_csr(
+        got,
+        Xs.indptr.astype(np.int64),
+        Xs.indices.astype(np.int64),
+        Xs.data,
+        params,
+        u,
+        ACT_RELU,
+        OUT_SOFTMAX,
+        32,
+        parallel,
+        NO_BLAS,
+    )
+    assert bad == 1
