@@ -7,6 +7,7 @@ draws it, keeps the parameters in one flat buffer (``coefs_`` and
 kernels in ``fastmlp.kernels`` do the arithmetic.
 """
 
+import time
 import warnings
 from abc import ABC, abstractmethod
 from numbers import Integral, Real
@@ -48,6 +49,10 @@ OUT_ACTIVATIONS = {
 BLAS_MIN_WEIGHTS = 4096
 
 # predict_proba runs serially up to this many rows, in parallel row blocks above.
+# Training without per-epoch Python work runs many epochs per compiled call; each
+# call is sized to last about this long, so that Ctrl-C is seen between calls.
+EPOCH_CALL_SECONDS = 0.2
+
 PREDICT_PARALLEL_MIN_ROWS = 2048
 PREDICT_BLOCK = 128
 # Networks with a BLAS-sized layer predict in large serial blocks, the GEMMs
@@ -473,6 +478,23 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         head = (params, grads, state_a, state_b, work)
         tail = (Y, sw, sample_idx, units, act, out_act, batch_size, opt.code)
 
+        mt_state = rng.get_state(legacy=False) if self.shuffle else None
+        if (
+            not early_stopping
+            and not incremental
+            and not self.verbose
+            and (mt_state is None or mt_state["bit_generator"] == "MT19937")
+            and n_samples < 2**32
+        ):
+            # Every decision between epochs is arithmetic: run many epochs per
+            # compiled call, the shuffles drawn from the same Mersenne Twister.
+            x_args = (*Xk,) if sparse else (Xk,)
+            multi = kernels.train_epochs_csr if sparse else kernels.train_epochs
+            self._run_compiled_epochs(
+                multi, head, x_args, tail, opt, mt_state, n_samples
+            )
+            return
+
         try:
             self.n_iter_ = 0
             for _ in range(self.max_iter):
@@ -541,6 +563,97 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
             # epoch improves on the best validation score.
             params[...] = self._best_params
             self._best_params = params
+
+    def _run_compiled_epochs(self, multi, head, x_args, tail, opt, mt_state, n):
+        """max_iter epochs through kernels.train_epochs, in calls of about
+        EPOCH_CALL_SECONDS each (so that Ctrl-C is seen between calls)."""
+        rng = self._random_state
+        is_sgd = opt.code == kernels.SOLVER_SGD
+        schedule = {"invscaling": 1, "adaptive": 2}.get(self.learning_rate, 0)
+        ctrl_f = np.array(
+            [
+                opt.learning_rate,
+                float(opt.learning_rate_init),
+                float(self.power_t),
+                float(self.tol),
+                float(self.best_loss_),
+                float(self.n_iter_no_change),
+            ]
+        )
+        ctrl_i = np.array(
+            [
+                opt.t,
+                self.t_,
+                self._no_improvement_count,
+                schedule if is_sgd else 0,
+                int(self.shuffle),
+            ],
+            dtype=np.int64,
+        )
+        if mt_state is None:
+            key = np.zeros(624, dtype=np.uint32)
+            pos = np.zeros(1, dtype=np.int64)
+        else:
+            key = np.array(mt_state["state"]["key"], dtype=np.uint32)
+            pos = np.array([mt_state["state"]["pos"]], dtype=np.int64)
+        losses = np.empty(self.max_iter, dtype=np.float64)
+        hyper = opt.hyperparameters(self.alpha)
+        self.n_iter_ = 0
+        status = kernels.RAN_ALL
+        chunk = 1
+        try:
+            while self.n_iter_ < self.max_iter:
+                chunk = min(chunk, self.max_iter - self.n_iter_)
+                t0 = time.perf_counter()
+                done, status = multi(
+                    *head,
+                    *x_args,
+                    *tail,
+                    hyper,
+                    ctrl_f,
+                    ctrl_i,
+                    key,
+                    pos,
+                    losses[self.n_iter_ :],
+                    chunk,
+                    BLAS_MIN_WEIGHTS,
+                )
+                elapsed = time.perf_counter() - t0
+                self.loss_curve_.extend(
+                    losses[self.n_iter_ : self.n_iter_ + done].tolist()
+                )
+                self.n_iter_ += done
+                if status != kernels.RAN_ALL:
+                    break
+                # Aim the next call at about EPOCH_CALL_SECONDS.
+                per_epoch = max(elapsed / max(done, 1), 1e-7)
+                chunk = max(1, min(chunk * 8, int(EPOCH_CALL_SECONDS / per_epoch)))
+        except KeyboardInterrupt:
+            warnings.warn("Training interrupted by user.", stacklevel=4)
+        finally:
+            if mt_state is not None:
+                mt_state["state"] = {"key": key, "pos": int(pos[0])}
+                rng.set_state(mt_state)
+        if status == kernels.DIVERGED:
+            raise ValueError(
+                "The loss became non-finite in epoch %d (batch %d): the fit "
+                "diverged. Scale the input data or lower learning_rate_init."
+                % (self.n_iter_ + 1, -int(ctrl_i[0]))
+            )
+        opt.steps_done(int(ctrl_i[0]))
+        opt.learning_rate = float(ctrl_f[0]) if is_sgd else opt.learning_rate
+        self.t_ = int(ctrl_i[1])
+        self._no_improvement_count = int(ctrl_i[2])
+        self.best_loss_ = float(ctrl_f[4])
+        if self.n_iter_:
+            self.loss_ = self.loss_curve_[-1]
+        if status == kernels.RAN_ALL and self.n_iter_ == self.max_iter:
+            warnings.warn(
+                "Stochastic Optimizer: Maximum iterations (%d) "
+                "reached and the optimization hasn't converged yet." % self.max_iter,
+                ConvergenceWarning,
+                stacklevel=4,
+            )
 
     def _update_validation(self, X_val, y_val, sw_val):
         """Early stopping: score on the validation rows, keep the best weights."""

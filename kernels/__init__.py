@@ -36,15 +36,23 @@ from .optimizers import SOLVER_ADAM, SOLVER_SGD, adam_update, sgd_update
 from .predict import predict_forward, predict_forward_csr, predict_forward_parallel
 from .sparse import sparse_dense_backward, sparse_dense_forward, sparse_rows_forward
 from .train import (
+    DIVERGED,
+    RAN_ALL,
+    STOPPED,
     forward_backward,
     forward_backward_csr,
     param_layout_size,
     train_epoch,
     train_epoch_csr,
+    train_epochs,
+    train_epochs_csr,
     workspace_size,
 )
 
 __all__ = [
+    "DIVERGED",
+    "RAN_ALL",
+    "STOPPED",
     "ACT_IDENTITY",
     "ACT_LOGISTIC",
     "ACT_RELU",
@@ -77,5 +85,7 @@ __all__ = [
     "sparse_rows_forward",
     "train_epoch",
     "train_epoch_csr",
+    "train_epochs",
+    "train_epochs_csr",
     "workspace_size",
 ]

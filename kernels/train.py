@@ -26,6 +26,7 @@ from .dense import (
 )
 from .losses import output_loss_backward
 from .optimizers import SOLVER_SGD, adam_learning_rate, adam_update, sgd_update
+from .rng import shuffle as mt_shuffle
 from .sparse import sparse_dense_backward, sparse_dense_forward
 
 
@@ -423,5 +424,231 @@ def train_epoch_csr(
         solver,
         hyper,
         t,
+        blas_min,
+    )
+
+
+# Learning-rate schedules of the SGD solver (Adam has none).
+SCHEDULE_CONSTANT = 0
+SCHEDULE_INVSCALING = 1
+SCHEDULE_ADAPTIVE = 2
+
+# What ended a run of train_epochs.
+RAN_ALL = 0
+STOPPED = 1
+DIVERGED = 2
+
+
+@njit(cache=True)
+def _train_epochs(
+    params,
+    grads,
+    opt_a,
+    opt_b,
+    work,
+    X,
+    Xp,
+    Xi,
+    Xd,
+    sparse,
+    Y,
+    sw,
+    idx,
+    units,
+    act,
+    out_act,
+    batch_size,
+    solver,
+    hyper,
+    ctrl_f,
+    ctrl_i,
+    mt_key,
+    mt_pos,
+    loss_curve,
+    n_epochs,
+    blas_min,
+):
+    """Up to n_epochs epochs with scikit-learn's per-epoch control done here.
+
+    ctrl_f (float64): [learning_rate, learning_rate_init, power_t, tol, best_loss,
+    n_iter_no_change]; ctrl_i (int64): [adam step t, samples seen t_,
+    no-improvement count, schedule, shuffle]. Both are updated in place.
+    Each epoch: shuffle idx with the Mersenne Twister state (mt_key, mt_pos),
+    train, record the mean loss in loss_curve, then the tol / n_iter_no_change
+    rule, the invscaling schedule and the adaptive division by 5, in
+    scikit-learn's order. Returns (epochs run, RAN_ALL | STOPPED | DIVERGED);
+    on DIVERGED, ctrl_i[0] holds -1 - (batches done in that epoch).
+    """
+    n = idx.shape[0]
+    is_sgd = solver == SOLVER_SGD
+    schedule = ctrl_i[3]
+    for e in range(n_epochs):
+        if ctrl_i[4] != 0:
+            mt_shuffle(idx, mt_key, mt_pos)
+        if is_sgd:
+            hyper[0] = ctrl_f[0]
+        acc, t = _train_epoch(
+            params,
+            grads,
+            opt_a,
+            opt_b,
+            work,
+            X,
+            Xp,
+            Xi,
+            Xd,
+            sparse,
+            Y,
+            sw,
+            idx,
+            units,
+            act,
+            out_act,
+            batch_size,
+            solver,
+            hyper,
+            ctrl_i[0],
+            blas_min,
+        )
+        if t < 0:
+            ctrl_i[0] = t
+            return e, DIVERGED
+        ctrl_i[0] = t
+        loss = acc / n
+        loss_curve[e] = loss
+        ctrl_i[1] += n
+        # scikit-learn's _update_no_improvement_count (training loss)
+        if loss > ctrl_f[4] - ctrl_f[3]:
+            ctrl_i[2] += 1
+        else:
+            ctrl_i[2] = 0
+        if loss < ctrl_f[4]:
+            ctrl_f[4] = loss
+        # iteration_ends: learning_rate_init / (t_ + 1) ** power_t
+        if is_sgd and schedule == SCHEDULE_INVSCALING:
+            ctrl_f[0] = ctrl_f[1] / float(ctrl_i[1] + 1) ** ctrl_f[2]
+        # trigger_stopping
+        if ctrl_i[2] > ctrl_f[5]:
+            if is_sgd and schedule == SCHEDULE_ADAPTIVE and ctrl_f[0] > 1e-6:
+                ctrl_f[0] /= 5.0
+                ctrl_i[2] = 0
+            else:
+                return e + 1, STOPPED
+    return n_epochs, RAN_ALL
+
+
+@njit(cache=True)
+def train_epochs(
+    params,
+    grads,
+    opt_a,
+    opt_b,
+    work,
+    X,
+    Y,
+    sw,
+    idx,
+    units,
+    act,
+    out_act,
+    batch_size,
+    solver,
+    hyper,
+    ctrl_f,
+    ctrl_i,
+    mt_key,
+    mt_pos,
+    loss_curve,
+    n_epochs,
+    blas_min,
+):
+    """Several epochs in one call, for a dense X; see _train_epochs."""
+    no_i = np.empty(0, dtype=np.int64)
+    no_d = np.empty(0, dtype=params.dtype)
+    return _train_epochs(
+        params,
+        grads,
+        opt_a,
+        opt_b,
+        work,
+        X,
+        no_i,
+        no_i,
+        no_d,
+        False,
+        Y,
+        sw,
+        idx,
+        units,
+        act,
+        out_act,
+        batch_size,
+        solver,
+        hyper,
+        ctrl_f,
+        ctrl_i,
+        mt_key,
+        mt_pos,
+        loss_curve,
+        n_epochs,
+        blas_min,
+    )
+
+
+@njit(cache=True)
+def train_epochs_csr(
+    params,
+    grads,
+    opt_a,
+    opt_b,
+    work,
+    Xp,
+    Xi,
+    Xd,
+    Y,
+    sw,
+    idx,
+    units,
+    act,
+    out_act,
+    batch_size,
+    solver,
+    hyper,
+    ctrl_f,
+    ctrl_i,
+    mt_key,
+    mt_pos,
+    loss_curve,
+    n_epochs,
+    blas_min,
+):
+    """Several epochs in one call, for a CSR X (indptr, indices, data)."""
+    no_x = np.empty((0, units[0]), dtype=params.dtype)
+    return _train_epochs(
+        params,
+        grads,
+        opt_a,
+        opt_b,
+        work,
+        no_x,
+        Xp,
+        Xi,
+        Xd,
+        True,
+        Y,
+        sw,
+        idx,
+        units,
+        act,
+        out_act,
+        batch_size,
+        solver,
+        hyper,
+        ctrl_f,
+        ctrl_i,
+        mt_key,
+        mt_pos,
+        loss_curve,
+        n_epochs,
         blas_min,
     )

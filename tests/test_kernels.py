@@ -952,3 +952,26 @@ def test_predict_forward_csr(rng, parallel, dtype):
         NO_BLAS,
     )
     assert bad == 1
+
+
+@pytest.mark.parametrize("seed", [0, 1, 12345])
+@pytest.mark.parametrize("n", [0, 1, 2, 3, 17, 342, 1000, 5000])
+def test_mt_shuffle_matches_randomstate(seed, n):
+    from fastmlp.kernels.rng import shuffle
+
+    ref = np.random.RandomState(seed)
+    ours = np.random.RandomState(seed)
+    ref.uniform(size=5)
+    ours.uniform(size=5)
+    a = np.arange(n, dtype=np.int64)
+    b = np.arange(n, dtype=np.int64)
+    for _ in range(4):  # several shuffles: the state carries over, past a refill
+        ref.shuffle(a)
+        state = ours.get_state(legacy=True)
+        key = state[1].copy()
+        pos = np.array([state[2]], dtype=np.int64)
+        shuffle(b, key, pos)
+        ours.set_state((state[0], key, int(pos[0]), state[3], state[4]))
+        np.testing.assert_array_equal(a, b)
+    # The generator ends where RandomState's own shuffles leave it.
+    assert ref.uniform() == ours.uniform()

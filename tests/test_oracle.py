@@ -511,3 +511,72 @@ def test_sparse_non_canonical_matrix():
     dup.has_canonical_format = False
     fm = MLPClassifier((6,), random_state=0, max_iter=5).fit(Xs, y)
     np.testing.assert_allclose(fm.predict_proba(dup), fm.predict_proba(Xs), rtol=1e-12)
+
+
+# ----------------------------------------------------------------------------
+# The two training paths: many epochs per compiled call (the default) and one
+# epoch per call with Python in between (verbose, early stopping, partial_fit,
+# a RandomState that is not a Mersenne Twister). Both must be scikit-learn's.
+# ----------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "solver",
+    ["adam", "sgd-invscaling", "sgd-adaptive", "sgd-constant-momentum"],
+)
+def test_verbose_fit_is_the_same_model_and_prints_the_same(solver, capsys):
+    X, y = _classification()
+    params = dict(
+        hidden_layer_sizes=(8,),
+        random_state=0,
+        verbose=True,
+        max_iter=60,
+        **SOLVERS[solver],
+    )
+    if solver == "sgd-adaptive":
+        params.update(tol=0.05, n_iter_no_change=2, max_iter=200)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        sk = SkMLPClassifier(**params).fit(X, y)
+        printed_sk = capsys.readouterr().out
+        fm = MLPClassifier(**params).fit(X, y)
+        printed_fm = capsys.readouterr().out
+    assert_same_model(sk, fm, X)
+    sk_lines = printed_sk.splitlines()
+    fm_lines = printed_fm.splitlines()
+    assert len(fm_lines) == len(sk_lines)
+    for a, b in zip(fm_lines, sk_lines, strict=True):
+        if a.startswith("Iteration"):
+            # the loss printed with 8 decimals may differ in the last digit
+            assert a.split(",")[0] == b.split(",")[0]
+            np.testing.assert_allclose(
+                float(a.split("= ")[1]), float(b.split("= ")[1]), rtol=1e-7, atol=1e-8
+            )
+        else:
+            assert a == b
+
+
+def test_random_state_continues_as_sklearn():
+    # A RandomState passed in is advanced exactly as scikit-learn advances it.
+    X, y = _classification()
+    rs_sk, rs_fm = np.random.RandomState(3), np.random.RandomState(3)
+    sk, fm = fit_both(X, y, hidden_layer_sizes=(6,), random_state=None, max_iter=5)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        SkMLPClassifier((6,), random_state=rs_sk, max_iter=20).fit(X, y)
+        MLPClassifier((6,), random_state=rs_fm, max_iter=20).fit(X, y)
+    assert rs_sk.uniform() == rs_fm.uniform()
+
+
+def test_non_mersenne_random_state():
+    # RandomState over another bit generator: the per-epoch path, same model.
+    X, y = _classification()
+    sk = SkMLPClassifier(
+        (7,), random_state=np.random.RandomState(np.random.PCG64(5)), **LONG
+    )
+    fm = MLPClassifier(
+        (7,), random_state=np.random.RandomState(np.random.PCG64(5)), **LONG
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        sk.fit(X, y)
+        fm.fit(X, y)
+    assert_same_model(sk, fm, X)
