@@ -326,9 +326,15 @@ def _open(path):
         raise ValueError(
             "%s: not a fastmlp model file (the file is empty)" % name
         ) from None
-    except _READ_ERRORS as exc:
+    except zipfile.BadZipFile as exc:
+        # numpy opens a zip archive only when the file starts like one.
         raise ValueError(
-            "%s: not a fastmlp model file (not a NumPy .npz archive: %s)" % (name, exc)
+            "%s: not a readable fastmlp model file (a truncated or damaged zip "
+            "archive: %s)" % (name, exc)
+        ) from None
+    except _READ_ERRORS:
+        raise ValueError(
+            "%s: not a fastmlp model file (not a NumPy .npz archive)" % name
         ) from None
     if not isinstance(npz, np.lib.npyio.NpzFile):
         raise ValueError(
