@@ -11,12 +11,11 @@ an empty CSV, a file that is not a model) ends the command with one line on
 stderr, ``fastmlp: error: ...``, and exit status 2.
 """
 
-import contextlib
 import csv
-import io
 import os
 import re
 import sys
+import threading
 import time
 import warnings
 
@@ -130,80 +129,88 @@ def _columns_list(names):
 # ----------------------------------------------------------------------
 # Progress
 # ----------------------------------------------------------------------
-class VerboseProgress(io.TextIOBase):
-    """A text stream that turns an estimator's verbose lines into a progress bar.
+class FitProgress:
+    """A live progress bar for a fit, read from the estimator's own record.
 
-    While a fastmlp (or scikit-learn) MLP fits with ``verbose=True`` it prints
-    ``Iteration N, loss = L`` after every epoch and, with early stopping,
-    ``Validation score: S``. With ``sys.stdout`` pointed at this stream those
-    lines move a tqdm bar instead of filling the terminal. Printing changes
-    nothing in the fit: the model is the one a quiet fit makes.
+    While ``fit`` runs in the main thread, a helper thread looks at the
+    estimator every ``interval`` seconds and moves a tqdm bar to the length of
+    ``loss_curve_`` (the epochs done), showing the last loss and, with early
+    stopping, the last validation score. fastmlp appends to ``loss_curve_``
+    after each compiled call (an epoch, or a batch of epochs lasting about
+    0.2 s), and the helper reads it between those calls. Nothing in the
+    estimator is changed or switched on: the fit runs exactly as it would
+    without the bar, on its fastest path, and makes the same model.
     """
 
-    _ITERATION = re.compile(r"^Iteration (\d+), loss = (\S+)$")
-    _VALIDATION = re.compile(r"^Validation score: (\S+)$")
-
-    def __init__(self, bar):
-        super().__init__()
+    def __init__(self, est, bar, interval=0.1):
+        self.est = est
         self.bar = bar
+        self.interval = interval
         self.epoch = 0
         self.loss = None
         self.validation = None
         self.stop_reason = None
-        self.other = []
-        self._pending = ""
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, daemon=True)
 
-    def writable(self):
-        return True
+    def __enter__(self):
+        self._thread.start()
+        return self
 
-    def write(self, text):
-        self._pending += text
-        while "\n" in self._pending:
-            line, self._pending = self._pending.split("\n", 1)
-            self._line(line.strip())
-        return len(text)
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+        self.refresh()
 
-    def _postfix(self):
+    def _watch(self):
+        while not self._stop.wait(self.interval):
+            self.refresh()
+
+    def refresh(self):
+        curve = getattr(self.est, "loss_curve_", None)
+        if not curve:
+            return
+        n = len(curve)
+        if n <= self.epoch:
+            return
+        self.epoch = n
+        self.loss = float(curve[n - 1])
+        scores = getattr(self.est, "validation_scores_", None)
         parts = ["loss=%.5g" % self.loss]
-        if self.validation is not None:
+        if scores:
+            self.validation = float(scores[-1])
             parts.append("val=%.4f" % self.validation)
-        return ", ".join(parts)
-
-    def _line(self, line):
-        m = self._ITERATION.match(line)
-        if m:
-            self.epoch = int(m.group(1))
-            self.loss = float(m.group(2))
-            self.bar.set_postfix_str(self._postfix(), refresh=False)
-            self.bar.update(self.epoch - self.bar.n)
-            return
-        m = self._VALIDATION.match(line)
-        if m:
-            self.validation = float(m.group(1))
-            self.bar.set_postfix_str(self._postfix(), refresh=False)
-            return
-        if line.endswith("Stopping."):
-            reason = line[: -len("Stopping.")].strip().rstrip(".")
-            self.stop_reason = reason[:1].lower() + reason[1:]
-            self.bar.set_description_str("stopped early", refresh=False)
-        elif line:
-            self.other.append(line)
+        self.bar.set_postfix_str(", ".join(parts), refresh=False)
+        self.bar.update(n - self.bar.n)
 
 
-def fit_with_progress(model, X, y, *, file=None, disable=None):
+def _stop_reason(est):
+    """Why a stochastic fit stopped before max_iter, in scikit-learn's words."""
+    if est.solver == "lbfgs" or est.n_iter_ >= est.max_iter:
+        return None
+    what = "validation score" if est.early_stopping else "training loss"
+    reason = "%s did not improve more than tol=%g for %d consecutive epochs" % (
+        what,
+        est.tol,
+        est.n_iter_no_change,
+    )
+    if est.solver == "sgd" and est.learning_rate == "adaptive":
+        reason += ", with the adaptive learning rate already below 1e-6"
+    return reason
+
+
+def fit_with_progress(model, X, y, *, file=None, disable=None, interval=0.1):
     """Fit ``model`` (an MLP or a Pipeline ending in one) with a live progress bar.
 
     The bar (tqdm, on ``file``, default stderr; ``disable=None`` hides it where
-    that is not a terminal) is driven by the estimator's verbose output. For
-    ``solver='lbfgs'``, whose verbose output comes from compiled code, the bar
-    is only brought up to date at the end. Returns the VerboseProgress stream
-    (epochs, last loss and validation score, why training stopped) and the
-    warnings the fit raised.
+    that is not a terminal) follows the estimator's ``loss_curve_``, see
+    FitProgress. L-BFGS keeps no loss curve: its bar is brought up to date at
+    the end. Returns the FitProgress (epochs, last loss and validation score,
+    why training stopped) and the warnings the fit raised.
     """
     from tqdm import tqdm
 
     est = model.steps[-1][1] if hasattr(model, "steps") else model
-    stochastic = est.solver != "lbfgs"
     bar = tqdm(
         total=est.max_iter,
         desc="training",
@@ -213,21 +220,20 @@ def fit_with_progress(model, X, y, *, file=None, disable=None):
         dynamic_ncols=True,
         leave=True,
     )
-    progress = VerboseProgress(bar)
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        try:
-            if stochastic:
-                est.set_params(verbose=True)
-                with contextlib.redirect_stdout(progress):
-                    model.fit(X, y)
-            else:
+    progress = FitProgress(est, bar, interval)
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            with progress:
                 model.fit(X, y)
-                bar.update(est.n_iter_)
-        finally:
-            est.set_params(verbose=False)
-            bar.close()
-    return progress, [w for w in caught]
+        if est.solver == "lbfgs":
+            bar.update(est.n_iter_ - bar.n)
+        progress.stop_reason = _stop_reason(est)
+        if progress.stop_reason:
+            bar.set_description_str("stopped early", refresh=False)
+    finally:
+        bar.close()
+    return progress, list(caught)
 
 
 # ----------------------------------------------------------------------
@@ -273,10 +279,8 @@ def _warm_up(est, X, y):
     from sklearn.base import clone
 
     t0 = time.perf_counter()
-    k = min(len(y), 64)
-    tiny = clone(est).set_params(
-        max_iter=1, early_stopping=False, verbose=False, warm_start=False
-    )
+    k = min(len(y), 200)
+    tiny = clone(est).set_params(max_iter=2, warm_start=False)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:

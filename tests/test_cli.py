@@ -5,8 +5,10 @@ import io
 import os
 import subprocess
 import sys
+import time
 import warnings
 from pathlib import Path
+from unittest import mock
 
 import numpy as np
 import pytest
@@ -17,7 +19,7 @@ from sklearn.preprocessing import StandardScaler
 import fastmlp
 from fastmlp import MLPClassifier, MLPRegressor
 from fastmlp.__main__ import main
-from fastmlp._cli import VerboseProgress, fit_with_progress
+from fastmlp._cli import fit_with_progress
 
 REPO = str(Path(fastmlp.__file__).resolve().parent.parent)
 SPECIES = np.array(["Adelie", "Gentoo", "Chinstrap"])
@@ -379,18 +381,45 @@ def test_progress_bar_follows_the_fit_and_changes_nothing():
     text = screen.getvalue()
     assert "epoch" in text and "loss=" in text and "val=" in text
     assert "%d/40" % shown.n_iter_ in text
+    # Without early stopping too (fastmlp's many-epochs-per-call path).
+    params["early_stopping"] = False
+    quiet = MLPClassifier(**params).fit(X, y)
+    shown = MLPClassifier(**params)
+    progress, _ = fit_with_progress(shown, X, y, file=io.StringIO(), disable=False)
+    np.testing.assert_array_equal(quiet.coefs_[0], shown.coefs_[0])
+    assert progress.epoch == shown.n_iter_ and progress.validation is None
     if shown.n_iter_ < 40:
         assert progress.stop_reason.startswith("validation score did not improve")
     else:
         assert any(w.category is ConvergenceWarning for w in caught)
 
 
-def test_progress_stream_parses_verbose_lines():
+def test_progress_bar_moves_while_fit_runs():
+    """The helper thread reads loss_curve_ while fit is still running."""
+
+    class SlowFit:
+        solver = "adam"
+        max_iter = 50
+        early_stopping = True
+        n_iter_no_change = 10
+        tol = 1e-4
+
+        def fit(self, X, y):
+            self.loss_curve_, self.validation_scores_ = [], []
+            for epoch in range(1, 6):
+                time.sleep(0.05)
+                self.loss_curve_.append(1.0 / epoch)
+                self.validation_scores_.append(0.5 + epoch / 100)
+            self.n_iter_ = 5
+            return self
+
     class Bar:
-        n = 0
+        def __init__(self, *args, **kwargs):
+            self.n, self.seen, self.desc = 0, [], None
 
         def update(self, k):
             self.n += k
+            self.seen.append((self.n, self.postfix))
 
         def set_postfix_str(self, s, refresh=True):
             self.postfix = s
@@ -398,12 +427,15 @@ def test_progress_stream_parses_verbose_lines():
         def set_description_str(self, s, refresh=True):
             self.desc = s
 
+        def close(self):
+            pass
+
     bar = Bar()
-    stream = VerboseProgress(bar)
-    stream.write("Iteration 1, loss = 0.69314718\nIteration 2, loss")
-    assert bar.n == 1 and bar.postfix == "loss=0.69315"
-    stream.write(" = 0.50000000\nValidation score: 0.812500\n")
-    assert bar.n == 2 and bar.postfix == "loss=0.5, val=0.8125"
-    stream.write("Training loss did not improve more than tol=0.000100. Stopping.\n")
-    assert stream.stop_reason == "training loss did not improve more than tol=0.000100"
+    with mock.patch("tqdm.tqdm", lambda *a, **k: bar):
+        progress, _ = fit_with_progress(SlowFit(), None, None, interval=0.01)
+    assert len(bar.seen) >= 3  # moved during the fit, not only at its end
+    assert [n for n, _ in bar.seen] == sorted({n for n, _ in bar.seen})
+    assert bar.seen[-1] == (5, "loss=0.2, val=0.5500")
+    assert progress.epoch == 5 and progress.validation == 0.55
+    assert progress.stop_reason.startswith("validation score did not improve")
     assert bar.desc == "stopped early"
