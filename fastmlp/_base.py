@@ -45,8 +45,10 @@ OUT_ACTIVATIONS = {
 
 # A layer whose weight matrix has at least this many entries runs its GEMMs
 # through BLAS (np.dot inside the kernel); smaller layers use the hand-written
-# loops, which have no call overhead and fuse bias and activation.
-BLAS_MIN_WEIGHTS = 4096
+# loops, which have no call overhead and fuse bias and activation. Measured with
+# benchmarks/crossover.py (batch 200, forward + backward of one layer): BLAS is
+# level at 4x5 and 2.2-2.3x faster from 16x16 up, in float32 and float64.
+BLAS_MIN_WEIGHTS = 64
 
 # predict_proba runs serially up to this many rows, in parallel row blocks above.
 # Training without per-epoch Python work runs many epochs per compiled call; each
