@@ -414,9 +414,11 @@ def cmd_fit(args, out=print):
     val_score = est.best_validation_score_ if args.early_stopping else None
 
     out("network: %s, %s, %s" % (_describe_layers(est), est.solver, X.dtype))
-    loss_text = "final training loss %.6g" % est.loss_ if hasattr(est, "loss_") else ""
+    loss_text = (
+        "; last epoch's training loss %.4g" % est.loss_ if hasattr(est, "loss_") else ""
+    )
     out(
-        "trained %d %s in %.2f s; %s"
+        "trained %d %s in %.2f s%s"
         % (
             est.n_iter_,
             "epochs" if est.solver != "lbfgs" else "iterations",
@@ -438,12 +440,20 @@ def cmd_fit(args, out=print):
                 "may fit better" % args.max_iter
             )
             break
-    out("training %s: %.4f (all %d rows)" % (score_name, train_score, len(y)))
+    out(
+        "training %s: %.4f (all %d rows%s)"
+        % (
+            score_name,
+            train_score,
+            len(y),
+            ", the held-out ones included" if args.early_stopping else "",
+        )
+    )
     if val_score is not None:
         best_epoch = int(np.argmax(est.validation_scores_)) + 1
         out(
             "validation %s: %.4f (best epoch %d, on the %g%% of rows held out by "
-            "--early-stopping; its weights are kept)"
+            "--early-stopping; the weights of that epoch are kept)"
             % (score_name, val_score, best_epoch, 100 * args.validation_fraction)
         )
     else:
@@ -622,9 +632,11 @@ def cmd_info(args, out=print):
         trained += ", %.2f s" % meta["fit_seconds"]
     row("trained", trained)
     loss = "%.6g" % est.loss_
+    if est.solver != "lbfgs":
+        loss += " (last epoch)"
     if getattr(est, "best_loss_", None) is not None:
-        loss += " (best %.6g)" % est.best_loss_
-    row("final loss", loss)
+        loss += ", best %.6g" % est.best_loss_
+    row("loss", loss)
     if meta.get("training_score") is not None:
         row(
             "training", "%s %.4f" % (meta.get("score", "score"), meta["training_score"])
