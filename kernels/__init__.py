@@ -7,6 +7,10 @@ everything before a kernel runs. Activations and deltas are stored
 which is long, rather than over the units, which can be very few.
 
 Integer codes select the activation, the output/loss pair and the solver.
+Every kernel is compiled with ``cache=True`` (a new process loads machine code
+instead of compiling), ``nogil=True`` (threads run kernels side by side) and
+NumPy's error model (no Python-style division checks, so divisions and square
+roots vectorize; a non-finite result is detected by the caller instead).
 """
 
 from .activations import (

@@ -13,7 +13,7 @@ ACT_TANH = 2
 ACT_LOGISTIC = 3
 
 
-@njit(cache=True, error_model="numpy", fastmath=FASTMATH)
+@njit(cache=True, nogil=True, error_model="numpy", fastmath=FASTMATH)
 def activation_forward(z, n, act):
     """z[:n] = act(z[:n]) in place."""
     one = z.dtype.type(1.0)
@@ -31,7 +31,7 @@ def activation_forward(z, n, act):
             z[i] = one / (one + np.exp(-z[i]))
 
 
-@njit(cache=True, error_model="numpy", fastmath=FASTMATH)
+@njit(cache=True, nogil=True, error_model="numpy", fastmath=FASTMATH)
 def activation_backward(delta, z, n, act):
     """delta[:n] *= act'(.) where z[:n] holds the activation's output."""
     one = z.dtype.type(1.0)

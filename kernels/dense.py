@@ -16,7 +16,7 @@ from ._config import FASTMATH
 from .activations import activation_backward, activation_forward
 
 
-@njit(cache=True, error_model="numpy", fastmath=FASTMATH)
+@njit(cache=True, nogil=True, error_model="numpy", fastmath=FASTMATH)
 def dense_forward(out, inp, W, b, act, fan_in, fan_out, B):
     """out[j, :] = act(b[j] + sum_k W[k, j] * inp[k, :]).
 
@@ -35,7 +35,7 @@ def dense_forward(out, inp, W, b, act, fan_in, fan_out, B):
         activation_forward(row, B, act)
 
 
-@njit(cache=True, error_model="numpy", fastmath=FASTMATH)
+@njit(cache=True, nogil=True, error_model="numpy", fastmath=FASTMATH)
 def dense_forward_blas(out, inp, W, b, act, fan_in, fan_out, B):
     """As dense_forward, with the GEMM out = W^T inp done by BLAS."""
     np.dot(W.T, inp, out)
@@ -47,7 +47,7 @@ def dense_forward_blas(out, inp, W, b, act, fan_in, fan_out, B):
         activation_forward(row, B, act)
 
 
-@njit(cache=True, error_model="numpy", fastmath=FASTMATH)
+@njit(cache=True, nogil=True, error_model="numpy", fastmath=FASTMATH)
 def dense_backward(
     dW, db, dinp, dout, inp, W, alpha, sw_sum, act_in, fan_in, fan_out, B, want_dinp
 ):
@@ -88,7 +88,7 @@ def dense_backward(
             activation_backward(r, inp[k], B, act_in)
 
 
-@njit(cache=True, error_model="numpy", fastmath=FASTMATH)
+@njit(cache=True, nogil=True, error_model="numpy", fastmath=FASTMATH)
 def dense_backward_blas(
     dW, db, dinp, dout, inp, W, alpha, sw_sum, act_in, fan_in, fan_out, B, want_dinp
 ):
@@ -112,7 +112,7 @@ def dense_backward_blas(
             activation_backward(dinp[k], inp[k], B, act_in)
 
 
-@njit(cache=True, error_model="numpy", fastmath=FASTMATH)
+@njit(cache=True, nogil=True, error_model="numpy", fastmath=FASTMATH)
 def dense_forward_rows(out, inp, W, b, act, fan_in, fan_out, B):
     """Sample-major variant for a handful of rows: out[i, :] = act(b + inp[i, :] W).
 

@@ -25,7 +25,7 @@ OUT_SOFTMAX = 2
 OUT_EXP = 3
 
 
-@njit(cache=True, error_model="numpy", fastmath=FASTMATH)
+@njit(cache=True, nogil=True, error_model="numpy", fastmath=FASTMATH)
 def output_forward(z, out_act, K, B):
     """z = out_act(z) in place, z of shape (K, B)."""
     one = z.dtype.type(1.0)
@@ -55,7 +55,7 @@ def output_forward(z, out_act, K, B):
                 z[j, i] /= s
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, nogil=True, error_model="numpy")
 def _xlogy(x, y):
     """x * log(y), and 0 where x == 0 (scipy.special.xlogy)."""
     if x == 0.0:
@@ -63,7 +63,7 @@ def _xlogy(x, y):
     return x * math.log(y)
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, nogil=True, error_model="numpy")
 def output_loss_backward(delta, z, Y, sw, idx, start, out_act, K, B):
     """Output activation, loss and gradient for one batch.
 

@@ -14,7 +14,7 @@ SOLVER_SGD = 0
 SOLVER_ADAM = 1
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, nogil=True, error_model="numpy")
 def sgd_update(params, velocity, grads, lr, momentum, nesterov, n):
     """v = momentum v - lr g;  params += v  (or momentum v - lr g with Nesterov)."""
     lr_ = params.dtype.type(lr)
@@ -32,14 +32,14 @@ def sgd_update(params, velocity, grads, lr, momentum, nesterov, n):
             params[p] += v
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, nogil=True, error_model="numpy")
 def adam_learning_rate(lr, beta1, beta2, t):
     """Adam's bias-corrected step size at step t (t >= 1), in float64."""
     tf = float(t)
     return lr * math.sqrt(1.0 - beta2**tf) / (1.0 - beta1**tf)
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, nogil=True, error_model="numpy")
 def adam_update(params, m, v, grads, lr_t, beta1, beta2, eps, n):
     """m = b1 m + (1-b1) g;  v = b2 v + (1-b2) g^2;  params -= lr_t m / (sqrt(v) + eps)."""
     dt = params.dtype.type

@@ -26,7 +26,7 @@ from .sparse import sparse_rows_forward
 ROWS_MAX = 8  # blocks smaller than this take the sample-major path
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, nogil=True, error_model="numpy")
 def _forward_rows(out, X, r0, B, params, units, act, out_act, buf_a, buf_b):
     """Sample-major forward of rows r0:r0 + B (a few rows); returns non-finites."""
     L = units.shape[0] - 1
@@ -67,7 +67,7 @@ def _forward_rows(out, X, r0, B, params, units, act, out_act, buf_a, buf_b):
     return bad
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, nogil=True, error_model="numpy")
 def _forward_block(
     out,
     X,
@@ -131,7 +131,7 @@ def _forward_block(
     return bad
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, nogil=True, error_model="numpy")
 def _max_width(units):
     width = 0
     for l in range(units.shape[0]):
@@ -139,7 +139,7 @@ def _max_width(units):
     return width
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, nogil=True, error_model="numpy")
 def _predict_serial(
     out, X, Xp, Xi, Xd, sparse, n, params, units, act, out_act, block, blas_min
 ):
@@ -175,7 +175,7 @@ def _predict_serial(
     return bad
 
 
-@njit(cache=True, error_model="numpy", parallel=True)
+@njit(cache=True, nogil=True, error_model="numpy", parallel=True)
 def _predict_parallel(
     out, X, Xp, Xi, Xd, sparse, n, params, units, act, out_act, block
 ):
@@ -208,7 +208,7 @@ def _predict_parallel(
     return bad
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, nogil=True, error_model="numpy")
 def predict_forward(out, X, params, units, act, out_act, block, blas_min):
     """Serial forward pass; layers with fan_in * fan_out >= blas_min use BLAS.
 
@@ -232,7 +232,7 @@ def predict_forward(out, X, params, units, act, out_act, block, blas_min):
     )
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, nogil=True, error_model="numpy")
 def predict_forward_parallel(out, X, params, units, act, out_act, block):
     """Forward pass with row blocks spread over the threads (prange).
 
@@ -244,7 +244,7 @@ def predict_forward_parallel(out, X, params, units, act, out_act, block):
     )
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, nogil=True, error_model="numpy")
 def predict_forward_csr(
     out, Xp, Xi, Xd, params, units, act, out_act, block, parallel, blas_min
 ):

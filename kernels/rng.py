@@ -18,7 +18,7 @@ _N = 624
 _M = 397
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, nogil=True, error_model="numpy")
 def _mt_generate(key):
     """Regenerate the 624 words (numpy's mt19937_gen)."""
     upper = np.uint64(0x80000000)
@@ -35,7 +35,7 @@ def _mt_generate(key):
         key[i] = np.uint32(v)
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, nogil=True, error_model="numpy")
 def shuffle(x, key, pos):
     """x[:] shuffled in place as RandomState.shuffle(x) does (1-D x, len < 2**32).
 

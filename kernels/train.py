@@ -30,7 +30,7 @@ from .rng import shuffle as mt_shuffle
 from .sparse import sparse_dense_backward, sparse_dense_forward
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, nogil=True, error_model="numpy")
 def param_layout_size(units):
     """Length of the flat parameter buffer for layer sizes ``units``."""
     n = 0
@@ -39,7 +39,7 @@ def param_layout_size(units):
     return n
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, nogil=True, error_model="numpy")
 def workspace_size(units, capacity):
     """Length of the work buffer for batches of up to ``capacity`` samples."""
     total = 0
@@ -48,7 +48,7 @@ def workspace_size(units, capacity):
     return capacity * (2 * total - units[0])
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, nogil=True, error_model="numpy")
 def _forward_backward(
     grads,
     work,
@@ -149,7 +149,7 @@ def _forward_backward(
     return loss
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, nogil=True, error_model="numpy")
 def forward_backward(
     grads,
     work,
@@ -199,7 +199,7 @@ def forward_backward(
     )
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, nogil=True, error_model="numpy")
 def forward_backward_csr(
     grads,
     work,
@@ -245,7 +245,7 @@ def forward_backward_csr(
     )
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, nogil=True, error_model="numpy")
 def _train_epoch(
     params,
     grads,
@@ -322,7 +322,7 @@ def _train_epoch(
     return acc, t
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, nogil=True, error_model="numpy")
 def train_epoch(
     params,
     grads,
@@ -379,7 +379,7 @@ def train_epoch(
     )
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, nogil=True, error_model="numpy")
 def train_epoch_csr(
     params,
     grads,
@@ -439,7 +439,7 @@ STOPPED = 1
 DIVERGED = 2
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, nogil=True, error_model="numpy")
 def _train_epochs(
     params,
     grads,
@@ -537,7 +537,7 @@ def _train_epochs(
     return n_epochs, RAN_ALL
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, nogil=True, error_model="numpy")
 def train_epochs(
     params,
     grads,
@@ -595,7 +595,7 @@ def train_epochs(
     )
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, nogil=True, error_model="numpy")
 def train_epochs_csr(
     params,
     grads,
