@@ -18,6 +18,7 @@ one is real (the other is an empty placeholder).
 import numpy as np
 from numba import njit
 
+from ._config import FASTMATH
 from .dense import (
     dense_backward,
     dense_backward_blas,
@@ -46,6 +47,16 @@ def workspace_size(units, capacity):
     for l in range(units.shape[0]):
         total += units[l]
     return capacity * (2 * total - units[0])
+
+
+@njit(cache=True, nogil=True, error_model="numpy", fastmath=FASTMATH)
+def _sum_squares(a, start, n):
+    """sum(a[start:start + n] ** 2), accumulated in float64."""
+    s = 0.0
+    for q in range(start, start + n):
+        v = float(a[q])
+        s += v * v
+    return s
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -97,8 +108,7 @@ def _forward_backward(
         Z = work[z_off : z_off + fo * B].reshape((fo, B))
         W = params[p_off : p_off + fi * fo].reshape((fi, fo))
         b = params[p_off + fi * fo : p_off + fi * fo + fo]
-        for q in range(fi * fo):
-            l2 += float(params[p_off + q]) ** 2
+        l2 += _sum_squares(params, p_off, fi * fo)
         # The output layer's activation is applied together with the loss.
         a_l = act if l < L - 1 else 0
         if l == 0 and sparse:
