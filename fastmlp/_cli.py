@@ -21,7 +21,9 @@ import warnings
 
 import numpy as np
 
-_INT_LABEL = re.compile(r"^[+-]?[0-9]+$")
+# Integer labels written the way Python writes them ("7", "-1"); "07", "+1" and
+# "-0" stay text, so that distinct labels stay distinct.
+_INT_LABEL = re.compile(r"^(0|-?[1-9][0-9]*)$")
 
 
 class CLIError(Exception):
@@ -136,10 +138,10 @@ class FitProgress:
     estimator every ``interval`` seconds and moves a tqdm bar to the length of
     ``loss_curve_`` (the epochs done), showing the last loss and, with early
     stopping, the last validation score. fastmlp appends to ``loss_curve_``
-    after each compiled call (an epoch, or a batch of epochs lasting about
-    0.2 s), and the helper reads it between those calls. Nothing in the
-    estimator is changed or switched on: the fit runs exactly as it would
-    without the bar, on its fastest path, and makes the same model.
+    after each compiled call (an epoch, or a run of epochs lasting about
+    0.2 s), so the bar moves at least that often. Nothing in the estimator is
+    changed or switched on: the fit runs exactly as it would without the bar,
+    on its fastest path, and makes the same model.
     """
 
     def __init__(self, est, bar, interval=0.1):

@@ -439,3 +439,22 @@ def test_progress_bar_moves_while_fit_runs():
     assert progress.epoch == 5 and progress.validation == 0.55
     assert progress.stop_reason.startswith("validation score did not improve")
     assert bar.desc == "stopped early"
+
+
+@pytest.mark.parametrize(
+    "labels, dtype",
+    [(["0", "1", "-1"], np.int64), (["07", "7", "-1"], np.str_)],
+)
+def test_integer_labels_become_integers_when_written_plainly(
+    tmp_path, capsys, labels, dtype
+):
+    X, _ = _birds(30)
+    rows = [[*map(str, x), labels[i % 3]] for i, x in enumerate(X)]
+    data = _write_csv(tmp_path / "d.csv", ["a", "b", "c", "d", "y"], rows)
+    out = tmp_path / "m.fastmlp"
+    argv = ["fit", data, "--target", "y", "--out", out, "--max-iter", "3"]
+    assert main([str(a) for a in argv]) == 0
+    assert "3 classes" in capsys.readouterr().out
+    classes = fastmlp.load(out).classes_
+    assert classes.dtype.type is dtype
+    assert sorted(str(c) for c in classes) == sorted(labels)
