@@ -42,7 +42,7 @@ class TimeFitPenguins:
         X, y = load_penguins(return_X_y=True)
         self.X = StandardScaler().fit_transform(X)
         self.y = y
-        self.params = {
+        self.kw = {
             "hidden_layer_sizes": (5, 5),
             "solver": "adam",
             "batch_size": 200,
@@ -50,10 +50,10 @@ class TimeFitPenguins:
             "random_state": 0,
             **NO_EARLY_STOP,
         }
-        _warm_up(self.params, self.X, self.y)
+        _warm_up(self.kw, self.X, self.y)
 
     def time_fit(self):
-        _fit(MLPClassifier(**self.params), self.X, self.y)
+        _fit(MLPClassifier(**self.kw), self.X, self.y)
 
 
 class TimeFitDigits:
@@ -67,25 +67,70 @@ class TimeFitDigits:
         X, y = load_digits(return_X_y=True)
         self.X = (X / 16.0).astype(dtype)
         self.y = y
-        self.params = {
+        self.kw = {
             "hidden_layer_sizes": (100,),
             "solver": "adam",
             "max_iter": 100,
             "random_state": 0,
             **NO_EARLY_STOP,
         }
-        _warm_up(self.params, self.X, self.y)
+        _warm_up(self.kw, self.X, self.y)
 
     def time_fit(self, dtype):
-        _fit(MLPClassifier(**self.params), self.X, self.y)
+        _fit(MLPClassifier(**self.kw), self.X, self.y)
+
+
+class TimeFitWide:
+    """The wide workload, scaled down for history tracking: 20 000 rows of 100
+    features, 10 classes, hidden (256, 128), adam, batch 200, one epoch; float32
+    and float64; GEMMs through BLAS or through the hand-written loops."""
+
+    params = [["float32", "float64"], ["blas", "loops"]]
+    param_names = ["dtype", "matmul"]
+    timeout = 600
+
+    def setup(self, dtype, matmul):
+        import fastmlp._base
+
+        X, y = make_classification(
+            n_samples=20_000,
+            n_features=100,
+            n_informative=50,
+            n_classes=10,
+            random_state=0,
+        )
+        self.X = X.astype(dtype)
+        self.y = y
+        self.kw = {
+            "hidden_layer_sizes": (256, 128),
+            "solver": "adam",
+            "batch_size": 200,
+            "max_iter": 1,
+            "random_state": 0,
+            **NO_EARLY_STOP,
+        }
+        self._saved = fastmlp._base.BLAS_MIN_WEIGHTS
+        # The threshold decides, per layer, which matmul path runs.
+        fastmlp._base.BLAS_MIN_WEIGHTS = 64 if matmul == "blas" else 2**62
+        _fit(MLPClassifier(**self.kw), self.X[:2000], self.y[:2000])
+
+    def teardown(self, dtype, matmul):
+        import fastmlp._base
+
+        fastmlp._base.BLAS_MIN_WEIGHTS = self._saved
+
+    def time_fit(self, dtype, matmul):
+        _fit(MLPClassifier(**self.kw), self.X, self.y)
 
 
 class TimePredict:
     """predict_proba of a (256, 128) network, one row and 100 000 rows."""
 
+    params = ["float32", "float64"]
+    param_names = ["dtype"]
     timeout = 300
 
-    def setup(self):
+    def setup(self, dtype):
         X, y = make_classification(
             n_samples=5000,
             n_features=100,
@@ -93,22 +138,22 @@ class TimePredict:
             n_classes=10,
             random_state=0,
         )
-        X = X.astype(np.float32)
+        X = X.astype(dtype)
         self.model = _fit(
             MLPClassifier(hidden_layer_sizes=(256, 128), max_iter=2, random_state=0),
             X,
             y,
         )
         rng = np.random.default_rng(0)
-        self.X_100k = rng.standard_normal((100_000, 100), dtype=np.float32)
+        self.X_100k = rng.standard_normal((100_000, 100)).astype(dtype)
         self.X_1row = self.X_100k[:1].copy()
         # Compile the prediction paths for both inputs: small inputs and large
         # ones may run through different (serial and parallel) kernels.
         self.model.predict_proba(self.X_1row)
         self.model.predict_proba(self.X_100k)
 
-    def time_predict_proba_1row(self):
+    def time_predict_proba_1row(self, dtype):
         self.model.predict_proba(self.X_1row)
 
-    def time_predict_proba_100k(self):
+    def time_predict_proba_100k(self, dtype):
         self.model.predict_proba(self.X_100k)
