@@ -52,9 +52,16 @@ def _quiet():
     warnings.simplefilter("ignore", ConvergenceWarning)
 
 
+# numpy's OpenBLAS and the one Numba's np.dot calls (scipy's) are two libraries
+# with two thread pools; threads of one spin for a while after a call and slow
+# the other down. A pause before each timing lets them go idle.
+SETTLE_SECONDS = 0.5
+
+
 def _best(fn, repeats):
     best = np.inf
     out = None
+    time.sleep(SETTLE_SECONDS)
     for _ in range(repeats):
         t0 = time.perf_counter()
         out = fn()
