@@ -7,6 +7,7 @@ draws it, keeps the parameters in one flat buffer (``coefs_`` and
 kernels in ``fastmlp.kernels`` do the arithmetic.
 """
 
+import threading
 import time
 import warnings
 from abc import ABC, abstractmethod
@@ -60,6 +61,7 @@ PREDICT_BLOCK = 128
 # Networks with a BLAS-sized layer predict in large serial blocks, the GEMMs
 # threaded by BLAS.
 PREDICT_BLAS_BLOCK = 1024
+_PARALLEL_PREDICT = threading.Lock()
 
 
 def _as_kernel_input(X, dtype):
@@ -757,10 +759,16 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
             bad = kernels.predict_forward_csr(
                 out, *Xk, params, units, act, out_act, block, parallel, BLAS_MIN_WEIGHTS
             )
-        elif parallel:
-            bad = kernels.predict_forward_parallel(
-                out, Xk, params, units, act, out_act, block
-            )
+        elif parallel and _PARALLEL_PREDICT.acquire(blocking=False):
+            # One parallel prediction at a time spreads over the cores; calls
+            # from other threads meanwhile run serially instead of piling
+            # thread pools on top of each other.
+            try:
+                bad = kernels.predict_forward_parallel(
+                    out, Xk, params, units, act, out_act, block
+                )
+            finally:
+                _PARALLEL_PREDICT.release()
         else:
             bad = kernels.predict_forward(
                 out, Xk, params, units, act, out_act, block, BLAS_MIN_WEIGHTS
