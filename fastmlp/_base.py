@@ -755,24 +755,34 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         wide = self._max_layer_weights() >= BLAS_MIN_WEIGHTS
         parallel = n >= PREDICT_PARALLEL_MIN_ROWS and not wide
         block = PREDICT_BLAS_BLOCK if wide else PREDICT_BLOCK
-        if sparse:
-            bad = kernels.predict_forward_csr(
-                out, *Xk, params, units, act, out_act, block, parallel, BLAS_MIN_WEIGHTS
-            )
-        elif parallel and _PARALLEL_PREDICT.acquire(blocking=False):
-            # One parallel prediction at a time spreads over the cores; calls
-            # from other threads meanwhile run serially instead of piling
-            # thread pools on top of each other.
-            try:
+        # One parallel prediction at a time spreads over the cores; calls from
+        # other threads meanwhile run serially instead of piling thread pools
+        # on top of each other.
+        parallel = parallel and _PARALLEL_PREDICT.acquire(blocking=False)
+        try:
+            if sparse:
+                bad = kernels.predict_forward_csr(
+                    out,
+                    *Xk,
+                    params,
+                    units,
+                    act,
+                    out_act,
+                    block,
+                    parallel,
+                    BLAS_MIN_WEIGHTS,
+                )
+            elif parallel:
                 bad = kernels.predict_forward_parallel(
                     out, Xk, params, units, act, out_act, block
                 )
-            finally:
+            else:
+                bad = kernels.predict_forward(
+                    out, Xk, params, units, act, out_act, block, BLAS_MIN_WEIGHTS
+                )
+        finally:
+            if parallel:
                 _PARALLEL_PREDICT.release()
-        else:
-            bad = kernels.predict_forward(
-                out, Xk, params, units, act, out_act, block, BLAS_MIN_WEIGHTS
-            )
         if bad:
             raise ValueError(
                 "Input X contains NaN or infinity (%d non-finite values)." % bad
