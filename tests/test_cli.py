@@ -458,3 +458,12 @@ def test_integer_labels_become_integers_when_written_plainly(
     classes = fastmlp.load(out).classes_
     assert classes.dtype.type is dtype
     assert sorted(str(c) for c in classes) == sorted(labels)
+
+
+def test_plot_without_matplotlib_names_the_extra(tmp_path, capsys):
+    data = _write_csv(tmp_path / "d.csv", ["a", "y"], [[1, "x"], [2, "z"]])
+    argv = ["fit", data, "--target", "y", "--out", tmp_path / "m", "--plot", "c.png"]
+    with mock.patch.dict(sys.modules, {"matplotlib": None}):
+        err = _main_error(capsys, *argv)
+    assert "pip install 'fastmlp[plot]'" in err
+    assert not (tmp_path / "m").exists()
