@@ -171,8 +171,10 @@ class AdamOptimizer(BaseOptimizer):
         """Record that the kernel has taken the optimizer to step ``t``."""
         self.t = t
         if t > 0:
-            self.learning_rate = adam_learning_rate(
-                self.learning_rate_init, self.beta_1, self.beta_2, t
+            # The kernel's own formula, run as Python (same pow, no compiled
+            # code to load for one number).
+            self.learning_rate = adam_learning_rate.py_func(
+                float(self.learning_rate_init), self.beta_1, self.beta_2, t
             )
 
     def update(self, params, grads):

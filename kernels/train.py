@@ -31,22 +31,23 @@ from .rng import shuffle as mt_shuffle
 from .sparse import sparse_dense_backward, sparse_dense_forward
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
 def param_layout_size(units):
-    """Length of the flat parameter buffer for layer sizes ``units``."""
+    """Length of the flat parameter buffer for layer sizes ``units``.
+
+    Plain Python, like workspace_size: called once per fit, not worth loading
+    compiled code for."""
     n = 0
-    for l in range(units.shape[0] - 1):
-        n += units[l] * units[l + 1] + units[l + 1]
+    for l in range(len(units) - 1):
+        n += int(units[l]) * int(units[l + 1]) + int(units[l + 1])
     return n
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
 def workspace_size(units, capacity):
     """Length of the work buffer for batches of up to ``capacity`` samples."""
     total = 0
-    for l in range(units.shape[0]):
-        total += units[l]
-    return capacity * (2 * total - units[0])
+    for l in range(len(units)):
+        total += int(units[l])
+    return int(capacity) * (2 * total - int(units[0]))
 
 
 @njit(cache=True, nogil=True, error_model="numpy", fastmath=FASTMATH)
