@@ -64,6 +64,37 @@ PREDICT_BLAS_BLOCK = 1024
 _PARALLEL_PREDICT = threading.Lock()
 
 
+def _check_sparse_structure(X):
+    """Refuse a sparse matrix whose index arrays point outside it.
+
+    Runs before anything converts or reads the matrix: scipy's conversions
+    (CSC or COO to CSR) are C++ loops that trust the index arrays, as are the
+    kernels, so a corrupted matrix would read or write out of bounds.
+    """
+    if not sp.issparse(X):
+        return
+    try:
+        if X.format in ("csr", "csc", "bsr"):
+            X.check_format(full_check=True)
+        elif X.format == "coo":
+            coords = getattr(X, "coords", None) or (X.row, X.col)
+            for axis, idx in enumerate(coords):
+                if idx.shape != X.data.shape:
+                    raise ValueError(
+                        "index array %d has %d entries for %d values"
+                        % (axis, idx.shape[0], X.data.shape[0])
+                    )
+                if idx.size and (idx.min() < 0 or idx.max() >= X.shape[axis]):
+                    raise ValueError(
+                        "indices along axis %d must lie in [0, %d)"
+                        % (axis, X.shape[axis])
+                    )
+    except ValueError as e:
+        raise ValueError(
+            "Sparse input X has corrupted index arrays: %s." % str(e).rstrip(".")
+        ) from e
+
+
 def _as_kernel_input(X, dtype):
     """X for the kernels: a C-ordered dense array, or the three arrays of a CSR
     matrix (int64 indptr and indices, data in ``dtype``), checked by scipy so that
@@ -306,6 +337,7 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
             not self.warm_start and not incremental
         )
 
+        _check_sparse_structure(X)
         X, y = self._validate_input(X, y, incremental, reset=first_pass)
         n_samples, n_features = X.shape
         if sample_weight is not None:
@@ -739,6 +771,7 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
                 and X.shape[1] == self.n_features_in_
                 and not hasattr(self, "feature_names_in_")
             ):
+                _check_sparse_structure(X)
                 X = validate_data(
                     self,
                     X,

@@ -1,0 +1,135 @@
+"""The bad-input catalogue: every way the input can be wrong gets a ValueError,
+TypeError or NotFittedError that names the problem, raised before any kernel runs.
+
+The kernels are compiled without bounds checks and trust their arguments, so
+these checks are what keeps memory safe. "Before any kernel" is proved by the
+``no_kernels`` fixture, which replaces every compute kernel on the
+``fastmlp.kernels`` module (the API layer calls them as ``kernels.NAME``) with a
+function that fails the test; ``test_the_guard_sees_every_kernel_path`` shows
+that the guard trips on each path when the input is good.
+"""
+
+import fastmlp.kernels
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from fastmlp import MLPClassifier, MLPRegressor
+
+COMPUTE_KERNELS = [
+    "train_epochs",
+    "train_epochs_csr",
+    "train_epoch",
+    "train_epoch_csr",
+    "forward_backward",
+    "forward_backward_csr",
+    "predict_forward",
+    "predict_forward_parallel",
+    "predict_forward_csr",
+]
+
+
+class KernelCalled(AssertionError):
+    pass
+
+
+@pytest.fixture
+def no_kernels(monkeypatch):
+    """Every compute kernel fails the test if it is called."""
+    for name in COMPUTE_KERNELS:
+
+        def fail(*args, _name=name, **kwargs):
+            raise KernelCalled("kernel %s ran on bad input" % _name)
+
+        monkeypatch.setattr(fastmlp.kernels, name, fail)
+
+
+N, F = 40, 5
+
+
+@pytest.fixture(scope="module")
+def data():
+    rng = np.random.default_rng(7)
+    X = rng.normal(size=(N, F))
+    y = np.arange(N) % 3
+    return X, y
+
+
+def clf(**kw):
+    kw.setdefault("max_iter", 3)
+    return MLPClassifier((4,), random_state=0, **kw)
+
+
+def reg(**kw):
+    kw.setdefault("max_iter", 3)
+    return MLPRegressor(hidden_layer_sizes=(4,), random_state=0, **kw)
+
+
+@pytest.fixture(scope="module")
+def fitted(data):
+    X, y = data
+    with pytest.warns(Warning):
+        return {"clf": clf().fit(X, y), "reg": reg().fit(X, y.astype(float))}
+
+
+def sparse_with_holes(X, fmt):
+    X = X.copy()
+    X[np.abs(X) < 0.7] = 0.0
+    return sp.csr_matrix(X) if fmt == "csr" else sp.csc_matrix(X)
+
+
+# ----------------------------------------------------------------------
+# Corrupted sparse matrices: scipy's own conversions (CSC to CSR) and the
+# kernels trust the index arrays, so they are checked before either runs.
+# ----------------------------------------------------------------------
+def corrupt(M, how):
+    M = M.copy()
+    if how == "index too large":
+        M.indices[3] = 10**6
+    elif how == "negative index":
+        M.indices[3] = -5
+    elif how == "indptr past the end":
+        M.indptr[-1] = M.indptr[-1] + 1000
+    elif how == "indptr decreasing":
+        M.indptr[2], M.indptr[3] = M.indptr[3], M.indptr[2] + 5
+    elif how == "indptr too short":
+        M.indptr = M.indptr[:-2]
+    elif how == "indices shorter than data":
+        M.indices = M.indices[:-3]
+    return M
+
+
+SPARSE_DAMAGE = {
+    "index too large": r"corrupted index arrays: indices must be <",
+    "negative index": r"corrupted index arrays: indices must be >= 0",
+    "indptr past the end": r"corrupted index arrays: .*index pointer",
+    "indptr decreasing": r"corrupted index arrays: indptr must be a non-decreasing",
+    "indptr too short": r"corrupted index arrays: index pointer size",
+    "indices shorter than data": r"corrupted index arrays: indices and data",
+}
+
+
+@pytest.mark.parametrize("how", list(SPARSE_DAMAGE))
+@pytest.mark.parametrize("fmt", ["csr", "csc"])
+@pytest.mark.parametrize("kind", ["clf", "reg"])
+def test_corrupted_sparse_matrix(data, fitted, no_kernels, kind, fmt, how):
+    X, y = data
+    M = corrupt(sparse_with_holes(X, fmt), how)
+    make = clf if kind == "clf" else reg
+    for est in (make(), make(early_stopping=True), make(solver="lbfgs")):
+        with pytest.raises(ValueError, match=SPARSE_DAMAGE[how]):
+            est.fit(M, y)
+    with pytest.raises(ValueError, match=SPARSE_DAMAGE[how]):
+        fitted[kind].predict(M)
+
+
+@pytest.mark.parametrize("axis", [0, 1])
+@pytest.mark.parametrize("value", [-1, 10**6])
+def test_corrupted_coo_matrix(data, fitted, no_kernels, axis, value):
+    X, y = data
+    M = sparse_with_holes(X, "csr").tocoo()
+    (M.row, M.col)[axis][2] = value
+    with pytest.raises(ValueError, match=r"corrupted index arrays: indices along"):
+        clf().fit(M, y)
+    with pytest.raises(ValueError, match=r"corrupted index arrays: indices along"):
+        fitted["clf"].predict_proba(M)
