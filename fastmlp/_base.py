@@ -95,6 +95,30 @@ def _check_sparse_structure(X):
         ) from e
 
 
+def _check_layer_shapes(coefs, intercepts):
+    """coefs_ and intercepts_ that a user assigned must chain into a network:
+    the kernels read the flat buffer by the layer sizes that they imply."""
+    if not coefs or len(coefs) != len(intercepts):
+        raise ValueError(
+            "coefs_ and intercepts_ must be lists of the same, non-zero length; "
+            "got %d and %d." % (len(coefs), len(intercepts))
+        )
+    for i, (c, b) in enumerate(zip(coefs, intercepts, strict=True)):
+        fan_in = coefs[i - 1].shape[1] if i else None
+        if (
+            c.ndim != 2
+            or min(c.shape) < 1
+            or (fan_in is not None and c.shape[0] != fan_in)
+            or b.shape != (c.shape[1],)
+        ):
+            raise ValueError(
+                "coefs_[%d] has shape %s and intercepts_[%d] shape %s: each layer "
+                "needs a (fan_in, fan_out) weight matrix whose fan_in is the "
+                "previous layer's fan_out, and fan_out biases."
+                % (i, c.shape, i, b.shape)
+            )
+
+
 def _as_kernel_input(X, dtype):
     """X for the kernels: a C-ordered dense array, or the three arrays of a CSR
     matrix (int64 indptr and indices, data in ``dtype``), checked by scipy so that
@@ -238,15 +262,36 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
             a.base is params for a in (*self.coefs_, *self.intercepts_)
         ):
             return params
-        dtype = np.result_type(*self.coefs_, *self.intercepts_)
+        coefs = [np.asarray(c) for c in self.coefs_]
+        intercepts = [np.asarray(b) for b in self.intercepts_]
+        _check_layer_shapes(coefs, intercepts)
+        dtype = np.result_type(*coefs, *intercepts)
+        if dtype not in (np.float32, np.float64):
+            dtype = np.dtype(np.float64)
         parts = []
-        for c, b in zip(self.coefs_, self.intercepts_, strict=True):
+        for c, b in zip(coefs, intercepts, strict=True):
             parts.append(np.asarray(c, dtype=dtype).ravel())
             parts.append(np.asarray(b, dtype=dtype).ravel())
-        units = self._layer_units_array()
+        units = [coefs[0].shape[0]] + [c.shape[1] for c in coefs]
         self._params = np.ascontiguousarray(np.concatenate(parts))
         self._make_views(units)
         return self._params
+
+    def _discard_parameters(self):
+        """Forget the network: the estimator reads as unfitted until a fit
+        succeeds (check_is_fitted looks for coefs_)."""
+        for name in (
+            "coefs_",
+            "intercepts_",
+            "_params",
+            "_best_params",
+            "_units",
+            "_optimizer",
+        ):
+            self.__dict__.pop(name, None)
+
+    def __sklearn_is_fitted__(self):
+        return hasattr(self, "coefs_")
 
     def __getstate__(self):
         state = super().__getstate__()
@@ -337,6 +382,11 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
             not self.warm_start and not incremental
         )
 
+        if first_pass:
+            # A new fit replaces the model: if it fails on its input, the old
+            # network must not stay behind with this input's n_features_in_ or
+            # classes_.
+            self._discard_parameters()
         _check_sparse_structure(X)
         X, y = self._validate_input(X, y, incremental, reset=first_pass)
         n_samples, n_features = X.shape
@@ -780,6 +830,13 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
                     order="C",
                     reset=False,
                 )
+        if X.shape[1] != units[0]:
+            # The kernels read units[0] columns (or index the first weight
+            # matrix by column): the width must match the network itself.
+            raise ValueError(
+                "X has %d features, but the network's input layer has %d units."
+                % (X.shape[1], units[0])
+            )
         sparse, Xk = _as_kernel_input(X, params.dtype)
         n = X.shape[0]
         out = np.empty((n, int(units[-1])), dtype=params.dtype)

@@ -33,15 +33,25 @@ class KernelCalled(AssertionError):
     pass
 
 
-@pytest.fixture
-def no_kernels(monkeypatch):
-    """Every compute kernel fails the test if it is called."""
+def _arm(monkeypatch):
     for name in COMPUTE_KERNELS:
 
         def fail(*args, _name=name, **kwargs):
             raise KernelCalled("kernel %s ran on bad input" % _name)
 
         monkeypatch.setattr(fastmlp.kernels, name, fail)
+
+
+@pytest.fixture
+def no_kernels(monkeypatch):
+    """Every compute kernel fails the test if it is called."""
+    _arm(monkeypatch)
+
+
+@pytest.fixture
+def arm_guard(monkeypatch):
+    """For tests that fit a model first: call it to make the kernels fail."""
+    return lambda: _arm(monkeypatch)
 
 
 N, F = 40, 5
@@ -133,3 +143,53 @@ def test_corrupted_coo_matrix(data, fitted, no_kernels, axis, value):
         clf().fit(M, y)
     with pytest.raises(ValueError, match=r"corrupted index arrays: indices along"):
         fitted["clf"].predict_proba(M)
+
+
+# ----------------------------------------------------------------------
+# State that no longer matches the network. The kernels read X by the network's
+# own layer sizes; n_features_in_ and classes_ describe the data. A refit that
+# fails on its input must not leave the old network behind with the new
+# input's n_features_in_, and coefs_ assigned by hand must form a network.
+# ----------------------------------------------------------------------
+@pytest.mark.parametrize("kind", ["clf", "reg"])
+def test_a_failed_refit_leaves_the_estimator_unfitted(data, arm_guard, kind):
+    from sklearn.exceptions import NotFittedError
+
+    X, y = data
+    make = clf if kind == "clf" else reg
+    est = make()
+    with pytest.warns(Warning):
+        est.fit(X, y)
+    arm_guard()
+    narrow = np.ascontiguousarray(X[:, :3])
+    with pytest.raises(ValueError, match="sample_weight"):
+        est.fit(narrow, y, sample_weight=np.ones(3))
+    for call in (est.predict, getattr(est, "predict_proba", est.predict)):
+        for Xp in (narrow, X):
+            with pytest.raises(NotFittedError, match="not fitted yet"):
+                call(Xp)
+
+
+@pytest.mark.parametrize(
+    "coefs, intercepts, message",
+    [
+        ([(F, 4), (2, 1)], [(4,), (1,)], r"coefs_\[1\] has shape \(2, 1\)"),
+        ([(F, 4), (4, 1)], [(4,), (2,)], r"intercepts_\[1\] shape \(2,\)"),
+        ([(F * 4,), (4, 1)], [(4,), (1,)], r"coefs_\[0\] has shape \(20,\)"),
+        ([(F, 4)], [(4,), (1,)], r"same, non-zero length; got 1 and 2"),
+        ([(F, 0), (0, 1)], [(0,), (1,)], r"coefs_\[0\] has shape \(5, 0\)"),
+        ([(F - 1, 4), (4, 1)], [(4,), (1,)], r"X has 5 features, but the network's"),
+    ],
+)
+def test_assigned_coefs_must_form_the_network(
+    data, arm_guard, coefs, intercepts, message
+):
+    X, y = data
+    est = reg()
+    with pytest.warns(Warning):
+        est.fit(X, y)
+    arm_guard()
+    est.coefs_ = [np.ones(s) for s in coefs]
+    est.intercepts_ = [np.ones(s) for s in intercepts]
+    with pytest.raises(ValueError, match=message):
+        est.predict(X)
