@@ -64,6 +64,11 @@ PREDICT_BLAS_BLOCK = 1024
 _PARALLEL_PREDICT = threading.Lock()
 
 
+class FitDivergedError(ValueError):
+    """The loss or the weights became non-finite during a fit: a ValueError, as
+    scikit-learn raises; the estimator is left unfitted."""
+
+
 def _check_sparse_structure(X):
     """Refuse a sparse matrix whose index arrays point outside it.
 
@@ -423,16 +428,20 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
             sw = np.ascontiguousarray(sample_weight, dtype=params.dtype)
         units = np.asarray(layer_units, dtype=np.int64)
 
-        if self.solver in _STOCHASTIC_SOLVERS:
-            self._fit_stochastic(X, Y, y, sw, sample_weight, units, incremental)
-        else:
-            self._fit_lbfgs(X, Y, sw, units)
-
-        if not np.isfinite(self._params).all():
-            raise ValueError(
-                "Solver produced non-finite parameter weights. The input data may"
-                " contain large values and need to be preprocessed."
-            )
+        try:
+            if self.solver in _STOCHASTIC_SOLVERS:
+                self._fit_stochastic(X, Y, y, sw, sample_weight, units, incremental)
+            else:
+                self._fit_lbfgs(X, Y, sw, units)
+            if not np.isfinite(self._params).all():
+                raise FitDivergedError(
+                    "Solver produced non-finite parameter weights. The input data "
+                    "may contain large values and need to be preprocessed."
+                )
+        except FitDivergedError:
+            # A diverged network is not left behind looking usable.
+            self._discard_parameters()
+            raise
         return self
 
     def _lbfgs_order(self, units):
@@ -488,6 +497,13 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         self.n_iter_ = _check_optimize_result("lbfgs", opt_res, self.max_iter)
         self.loss_ = opt_res.fun
         params[order] = opt_res.x
+        if not np.isfinite(opt_res.fun):
+            # L-BFGS-B stops at a non-finite loss and hands back its last
+            # finite weights, which fit nothing.
+            raise FitDivergedError(
+                "The loss became non-finite (%r) in L-BFGS: the fit diverged. Scale "
+                "the input data or lower alpha." % float(opt_res.fun)
+            )
 
     def _fit_stochastic(self, X, Y, y, sw, sample_weight, units, incremental):
         params = self._params
@@ -593,7 +609,7 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
                     *head, *x_args, *tail, hyper, opt.t, BLAS_MIN_WEIGHTS
                 )
                 if t < 0:
-                    raise ValueError(
+                    raise FitDivergedError(
                         "The loss became non-finite in epoch %d (batch %d): the fit "
                         "diverged. Scale the input data or lower learning_rate_init."
                         % (self.n_iter_ + 1, -t)
@@ -721,7 +737,7 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
                 mt_state["state"] = {"key": key, "pos": int(pos[0])}
                 rng.set_state(mt_state)
         if status == kernels.DIVERGED:
-            raise ValueError(
+            raise FitDivergedError(
                 "The loss became non-finite in epoch %d (batch %d): the fit "
                 "diverged. Scale the input data or lower learning_rate_init."
                 % (self.n_iter_ + 1, -int(ctrl_i[0]))
