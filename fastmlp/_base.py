@@ -377,12 +377,29 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         if not hasattr(hidden_layer_sizes, "__iter__"):
             hidden_layer_sizes = [hidden_layer_sizes]
         hidden_layer_sizes = list(hidden_layer_sizes)
+        if not all(
+            isinstance(h, Integral) and not isinstance(h, bool)
+            for h in hidden_layer_sizes
+        ):
+            raise ValueError(
+                "hidden_layer_sizes must hold integers (the number of units of "
+                "each hidden layer), got %r." % (self.hidden_layer_sizes,)
+            )
         if np.any(np.array(hidden_layer_sizes) <= 0):
             raise ValueError(
                 "hidden_layer_sizes must be > 0, got %s." % hidden_layer_sizes
             )
         if self.early_stopping and incremental:
             raise ValueError("partial_fit does not support early_stopping=True")
+        if (
+            self.early_stopping
+            and self.solver in _STOCHASTIC_SOLVERS
+            and self.validation_fraction == 0
+        ):
+            raise ValueError(
+                "early_stopping=True needs validation_fraction > 0: it holds that "
+                "fraction of the training data out to score each epoch."
+            )
         first_pass = not hasattr(self, "coefs_") or (
             not self.warm_start and not incremental
         )

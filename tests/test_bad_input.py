@@ -193,3 +193,116 @@ def test_assigned_coefs_must_form_the_network(
     est.intercepts_ = [np.ones(s) for s in intercepts]
     with pytest.raises(ValueError, match=message):
         est.predict(X)
+
+
+# ----------------------------------------------------------------------
+# Parameters out of range, for both estimators: scikit-learn's validator names
+# the parameter; what it cannot see (the contents of hidden_layer_sizes, a
+# validation fraction of 0 with early stopping) is checked by fastmlp.
+# ----------------------------------------------------------------------
+BAD_PARAMETERS = [
+    ("hidden_layer_sizes", 0),
+    ("hidden_layer_sizes", -3),
+    ("hidden_layer_sizes", 2.5),
+    ("hidden_layer_sizes", None),
+    ("hidden_layer_sizes", "8"),
+    ("activation", "softmax"),
+    ("activation", None),
+    ("solver", "rmsprop"),
+    ("alpha", -1.0),
+    ("alpha", np.nan),
+    ("alpha", np.inf),
+    ("alpha", "0.1"),
+    ("batch_size", 0),
+    ("batch_size", -5),
+    ("batch_size", 1.5),
+    ("batch_size", "all"),
+    ("learning_rate", "cosine"),
+    ("learning_rate_init", 0.0),
+    ("learning_rate_init", -0.1),
+    ("learning_rate_init", np.nan),
+    ("learning_rate_init", np.inf),
+    ("power_t", -0.5),
+    ("power_t", np.nan),
+    ("max_iter", 0),
+    ("max_iter", -1),
+    ("max_iter", 2.5),
+    ("max_iter", np.inf),
+    ("shuffle", "yes"),
+    ("shuffle", 1),
+    ("random_state", -1),
+    ("random_state", 2**32),
+    ("random_state", "seed"),
+    ("tol", -1e-4),
+    ("tol", np.nan),
+    ("verbose", "loud"),
+    ("warm_start", "no"),
+    ("momentum", -0.1),
+    ("momentum", 1.5),
+    ("momentum", np.nan),
+    ("nesterovs_momentum", None),
+    ("early_stopping", "yes"),
+    ("validation_fraction", -0.1),
+    ("validation_fraction", 1.0),
+    ("validation_fraction", np.nan),
+    ("beta_1", 1.0),
+    ("beta_1", -0.1),
+    ("beta_2", 1.0),
+    ("beta_2", -0.1),
+    ("epsilon", 0.0),
+    ("epsilon", -1e-8),
+    ("epsilon", np.nan),
+    ("n_iter_no_change", 0),
+    ("n_iter_no_change", -2),
+    ("n_iter_no_change", 1.5),
+    ("max_fun", 0),
+    ("max_fun", -1),
+]
+
+
+@pytest.mark.parametrize("kind", ["clf", "reg"])
+@pytest.mark.parametrize(
+    "name, value", BAD_PARAMETERS, ids=[f"{n}={v!r}" for n, v in BAD_PARAMETERS]
+)
+def test_out_of_range_parameter(data, no_kernels, kind, name, value):
+    X, y = data
+    est = (clf if kind == "clf" else reg)().set_params(**{name: value})
+    message = r"The '%s' parameter of MLP(Classifier|Regressor) must be" % name
+    with pytest.raises(ValueError, match=message):
+        est.fit(X, y)
+    if est.get_params()["solver"] in ("adam", "sgd"):
+        with pytest.raises(ValueError, match=message):
+            est.partial_fit(X, y, **({"classes": [0, 1, 2]} if kind == "clf" else {}))
+
+
+@pytest.mark.parametrize("value", ["absolute_error", "log_loss", None])
+def test_out_of_range_regression_loss(data, no_kernels, value):
+    X, y = data
+    with pytest.raises(ValueError, match=r"The 'loss' parameter of MLPRegressor"):
+        reg(loss=value).fit(X, y)
+
+
+@pytest.mark.parametrize("kind", ["clf", "reg"])
+@pytest.mark.parametrize(
+    "params, message",
+    [
+        ({"hidden_layer_sizes": (5, 0)}, r"hidden_layer_sizes must be > 0"),
+        ({"hidden_layer_sizes": (-1,)}, r"hidden_layer_sizes must be > 0"),
+        ({"hidden_layer_sizes": (4.5,)}, r"hidden_layer_sizes must hold integers"),
+        ({"hidden_layer_sizes": ("8",)}, r"hidden_layer_sizes must hold integers"),
+        ({"hidden_layer_sizes": [[4]]}, r"hidden_layer_sizes must hold integers"),
+        ({"hidden_layer_sizes": (True,)}, r"hidden_layer_sizes must hold integers"),
+        (
+            {"early_stopping": True, "validation_fraction": 0.0},
+            r"early_stopping=True needs validation_fraction > 0",
+        ),
+    ],
+)
+def test_parameters_checked_at_fit(data, no_kernels, kind, params, message):
+    X, y = data
+    for solver in ("adam", "sgd", "lbfgs"):
+        if "early_stopping" in params and solver == "lbfgs":
+            continue  # L-BFGS ignores early stopping, as in scikit-learn
+        est = (clf if kind == "clf" else reg)(solver=solver).set_params(**params)
+        with pytest.raises(ValueError, match=message):
+            est.fit(X, y)
