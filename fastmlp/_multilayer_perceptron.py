@@ -1,5 +1,7 @@
 """Multi-layer perceptron estimators with scikit-learn's API."""
 
+from contextlib import contextmanager
+
 import numpy as np
 from sklearn.base import ClassifierMixin, RegressorMixin, _fit_context
 from sklearn.metrics import accuracy_score, r2_score
@@ -8,12 +10,37 @@ from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import (
     _check_partial_fit_first_call,
+    check_classification_targets,
     type_of_target,
     unique_labels,
 )
-from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
+from sklearn.utils.validation import (
+    assert_all_finite,
+    check_is_fitted,
+    column_or_1d,
+    validate_data,
+)
 
 from fastmlp._base import BaseMultilayerPerceptron
+
+
+@contextmanager
+def _orderable_labels(what, y=None):
+    """Class labels are sorted; labels of mixed types (str and int, or None
+    among strings) cannot be, and Python's TypeError does not say which input
+    is at fault. A continuous y is named as such rather than printed."""
+    try:
+        yield
+    except TypeError as e:
+        raise TypeError(
+            "The class labels in %s cannot be sorted (%s): use labels of one "
+            "type, all strings or all numbers, and no None." % (what, e)
+        ) from e
+    except ValueError:
+        if y is not None:
+            check_classification_targets(y)
+        raise
+
 
 _PARAMETERS_DOC = """\
     hidden_layer_sizes : array-like of shape(n_layers - 2,), default=(100,)
@@ -224,10 +251,12 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
 
         if (not hasattr(self, "classes_")) or (not self.warm_start and not incremental):
             self._label_binarizer = LabelBinarizer()
-            self._label_binarizer.fit(y)
+            with _orderable_labels("y", y):
+                self._label_binarizer.fit(y)
             self.classes_ = self._label_binarizer.classes_
         else:
-            classes = unique_labels(y)
+            with _orderable_labels("y", y):
+                classes = unique_labels(y)
             if self.warm_start:
                 if set(classes) != set(self.classes_):
                     raise ValueError(
@@ -264,9 +293,13 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         self : object
             Trained MLP model.
         """
-        if _check_partial_fit_first_call(self, classes):
+        with _orderable_labels("classes"):
+            first_call = _check_partial_fit_first_call(self, classes)
+        if first_call:
             self._label_binarizer = LabelBinarizer()
-            if type_of_target(y).startswith("multilabel"):
+            with _orderable_labels("y"):
+                multilabel = type_of_target(y).startswith("multilabel")
+            if multilabel:
                 self._label_binarizer.fit(y)
             else:
                 self._label_binarizer.fit(classes)
@@ -477,6 +510,9 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
         )
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
+        # scikit-learn checks y for NaN before it converts an object array to
+        # numbers, so a missing target given as None arrives here as NaN.
+        assert_all_finite(y, input_name="y", estimator_name=type(self).__name__)
         if self.loss == "poisson" and np.any(y < 0):
             raise ValueError(
                 "loss='poisson' requires non-negative targets y; got a minimum of "

@@ -306,3 +306,236 @@ def test_parameters_checked_at_fit(data, no_kernels, kind, params, message):
         est = (clf if kind == "clf" else reg)(solver=solver).set_params(**params)
         with pytest.raises(ValueError, match=message):
             est.fit(X, y)
+
+
+# ----------------------------------------------------------------------
+# X and y at fit, for both estimators. Each case turns the good (X, y) into a
+# bad one, with keyword arguments for fit.
+# ----------------------------------------------------------------------
+def with_value(X, value, at=(3, 2), dtype=None):
+    X = X.astype(dtype or X.dtype, copy=True)
+    X[at] = value
+    return X
+
+
+def object_with(X, value):
+    X = X.astype(object)
+    X[1, 1] = value
+    return X
+
+
+def sparse_with(X, value):
+    M = sparse_with_holes(X, "csr")
+    M.data[4] = value
+    return M
+
+
+FIT_CASES = {
+    # X
+    "NaN in X": (lambda X, y: (with_value(X, np.nan), y), r"Input X contains NaN"),
+    "inf in X": (lambda X, y: (with_value(X, np.inf), y), r"Input X contains inf"),
+    "-inf in X": (lambda X, y: (with_value(X, -np.inf), y), r"Input X contains inf"),
+    "NaN in float32 X": (
+        lambda X, y: (with_value(X, np.nan, dtype=np.float32), y),
+        r"Input X contains NaN",
+    ),
+    "None in object X": (lambda X, y: (object_with(X, None), y), r"X contains NaN"),
+    "NaN in sparse X": (lambda X, y: (sparse_with(X, np.nan), y), r"X contains NaN"),
+    "inf in sparse X": (lambda X, y: (sparse_with(X, np.inf), y), r"X contains inf"),
+    "no rows": (lambda X, y: (X[:0], y[:0]), r"Found array with 0 sample\(s\)"),
+    "no columns": (lambda X, y: (X[:, :0], y), r"Found array with 0 feature\(s\)"),
+    "1-D X": (lambda X, y: (X[:, 0], y), r"Expected 2D array, got 1D array"),
+    "3-D X": (lambda X, y: (X[:, :, None], y), r"Found array with dim 3"),
+    "ragged rows": (
+        lambda X, y: ([list(X[0]), list(X[1][:-1])], y[:2]),
+        r"inhomogeneous shape",
+    ),
+    "strings in X": (
+        lambda X, y: (np.full(X.shape, "a"), y),
+        r"could not convert string to float",
+    ),
+    "a string in object X": (
+        lambda X, y: (object_with(X, "1.5x"), y),
+        r"could not convert string to float",
+    ),
+    "complex X": (lambda X, y: (X + 1j, y), r"Complex data not supported"),
+    "dict as X": (lambda X, y: ({"a": 1}, y), r"[Ee]xpected 2D array|dict"),
+    # y
+    "NaN in y": (
+        lambda X, y: (X, with_value(y.astype(float), np.nan, at=5)),
+        r"Input (y )?contains NaN",
+    ),
+    "inf in y": (
+        lambda X, y: (X, with_value(y.astype(float), np.inf, at=5)),
+        r"Input (y )?contains inf",
+    ),
+    "3-D y": (lambda X, y: (X, y.reshape(-1, 1, 1)), r"Found array with dim 3"),
+    "complex y": (lambda X, y: (X, y + 1j), r"Complex data not supported"),
+    "X and y of different lengths": (
+        lambda X, y: (X, y[:-1]),
+        r"inconsistent numbers of samples: \[40, 39\]",
+    ),
+    "y of one row for many rows": (
+        lambda X, y: (X, y[:1]),
+        r"inconsistent numbers of samples",
+    ),
+}
+
+CLASSIFIER_Y_CASES = {
+    "continuous labels": (
+        lambda X, y: (X, X[:, 0]),
+        r"Unknown label type: continuous",
+    ),
+    "labels of mixed types": (
+        lambda X, y: (X, np.array([1, "a"] * (N // 2), dtype=object)),
+        r"class labels in y cannot be sorted .*str.*int",
+    ),
+    "None among string labels": (
+        lambda X, y: (X, np.array(["a", None] * (N // 2), dtype=object)),
+        r"class labels in y cannot be sorted .*NoneType",
+    ),
+    # fit finds the NaN; partial_fit sorts the labels before it validates y.
+    "NaN among object labels": (
+        lambda X, y: (X, np.array(["a", np.nan] * (N // 2), dtype=object)),
+        r"contains NaN|class labels in y cannot be sorted .*float.*str",
+    ),
+}
+
+REGRESSOR_Y_CASES = {
+    "strings as targets": (
+        lambda X, y: (X, np.array(["a", "b"] * (N // 2))),
+        r"could not convert string to float",
+    ),
+    # scikit-learn converts an object y after its NaN check: None became NaN
+    # and reached the kernels (reported as a divergence).
+    "None among object targets": (
+        lambda X, y: (X, np.array([1.0, None] * (N // 2), dtype=object)),
+        r"Input y contains NaN",
+    ),
+}
+
+
+def fit_cases(kind):
+    extra = CLASSIFIER_Y_CASES if kind == "clf" else REGRESSOR_Y_CASES
+    return [(kind, name, *case) for name, case in {**FIT_CASES, **extra}.items()]
+
+
+@pytest.mark.parametrize(
+    "kind, name, build, message",
+    fit_cases("clf") + fit_cases("reg"),
+    ids=[f"{c[0]}-{c[1]}" for c in fit_cases("clf") + fit_cases("reg")],
+)
+def test_bad_fit_input(data, no_kernels, kind, name, build, message):
+    X, y = data
+    Xb, yb = build(X, y if kind == "clf" else y.astype(float))
+    make = clf if kind == "clf" else reg
+    for est in (make(), make(solver="lbfgs"), make(early_stopping=True)):
+        with pytest.raises((ValueError, TypeError), match=message):
+            est.fit(Xb, yb)
+    est = make()
+    kw = {"classes": [0, 1, 2]} if kind == "clf" else {}
+    with pytest.raises((ValueError, TypeError), match=message):
+        est.partial_fit(Xb, yb, **kw)
+
+
+# ----------------------------------------------------------------------
+# sample_weight
+# ----------------------------------------------------------------------
+BAD_WEIGHTS = {
+    "wrong length": (
+        np.ones(N - 3),
+        r"sample_weight.shape == \(37,\), expected \(40,\)",
+    ),
+    "negative": (-np.ones(N), r"Negative values in data passed to `sample_weight`"),
+    "one negative": (np.r_[np.ones(N - 1), -1e-9], r"Negative values"),
+    "NaN": (np.r_[np.ones(N - 1), np.nan], r"Input sample_weight contains NaN"),
+    "inf": (np.r_[np.ones(N - 1), np.inf], r"sample_weight contains inf"),
+    "all zero": (np.zeros(N), r"at least one non-zero number"),
+    "2-D": (np.ones((N, 1)), r"Sample weights must be 1D array or scalar"),
+    "2-D, two columns": (np.ones((N, 2)), r"Sample weights must be 1D"),
+    "strings": (np.array(["a"] * N), r"could not convert string to float"),
+    "complex": (np.ones(N) + 1j, r"Complex data not supported"),
+}
+
+
+@pytest.mark.parametrize("kind", ["clf", "reg"])
+@pytest.mark.parametrize("name", list(BAD_WEIGHTS))
+def test_bad_sample_weight(data, no_kernels, kind, name):
+    X, y = data
+    w, message = BAD_WEIGHTS[name]
+    make = clf if kind == "clf" else reg
+    for est in (make(), make(solver="lbfgs"), make(early_stopping=True)):
+        with pytest.raises((ValueError, TypeError), match=message):
+            est.fit(X, y, sample_weight=w)
+    kw = {"classes": [0, 1, 2]} if kind == "clf" else {}
+    with pytest.raises((ValueError, TypeError), match=message):
+        make().partial_fit(X, y, sample_weight=w, **kw)
+
+
+# ----------------------------------------------------------------------
+# The Poisson loss, partial_fit, warm starts and early stopping
+# ----------------------------------------------------------------------
+@pytest.mark.parametrize("solver", ["adam", "sgd", "lbfgs"])
+def test_poisson_needs_non_negative_targets(data, no_kernels, solver):
+    X, y = data
+    yp = y.astype(float)
+    yp[7] = -0.5
+    message = r"loss='poisson' requires non-negative targets y; got a minimum of"
+    with pytest.raises(ValueError, match=message):
+        reg(loss="poisson", solver=solver).fit(X, yp)
+    if solver != "lbfgs":
+        with pytest.raises(ValueError, match=message):
+            reg(loss="poisson", solver=solver).partial_fit(X, yp)
+    with pytest.raises(ValueError, match=message):  # two outputs
+        reg(loss="poisson", solver=solver).fit(X, np.c_[np.abs(yp), yp])
+
+
+def test_partial_fit_without_classes_or_with_unseen_labels(data, arm_guard):
+    X, y = data
+    arm_guard()
+    with pytest.raises(ValueError, match=r"classes must be passed on the first call"):
+        clf().partial_fit(X, y)
+    with pytest.raises(ValueError, match=r"`y` has classes not in `self.classes_`"):
+        clf().partial_fit(X, y, classes=[0, 1])
+    with pytest.raises(TypeError, match=r"class labels in classes cannot be sorted"):
+        clf().partial_fit(X, y, classes=np.array([0, "a"], dtype=object))
+    with pytest.raises(ValueError, match=r"does not support early_stopping"):
+        clf(early_stopping=True).partial_fit(X, y, classes=[0, 1, 2])
+    with pytest.raises(ValueError, match=r"does not support early_stopping"):
+        reg(early_stopping=True).partial_fit(X, y)
+
+
+def test_partial_fit_later_calls(data, arm_guard):
+    X, y = data
+    c = clf().partial_fit(X, y, classes=[0, 1, 2, 3])
+    r = reg().partial_fit(X, y)
+    arm_guard()
+    with pytest.raises(ValueError, match=r"`y` has classes not in `self.classes_`"):
+        c.partial_fit(X, y + 3)
+    with pytest.raises(ValueError, match=r"X has 3 features, but MLPClassifier is"):
+        c.partial_fit(X[:, :3], y)
+    with pytest.raises(ValueError, match=r"X has 3 features, but MLPRegressor is"):
+        r.partial_fit(X[:, :3], y)
+    with pytest.raises(ValueError, match=r"layer sizes \[5, 4, 1\] do not match"):
+        r.partial_fit(X, np.c_[y, y])
+
+
+def test_warm_start_must_continue_the_same_network(data, arm_guard):
+    X, y = data
+    with pytest.warns(Warning):
+        c = clf(warm_start=True).fit(X, y)
+        r = reg(warm_start=True).fit(X, y)
+    arm_guard()
+    with pytest.raises(ValueError, match=r"warm_start can only be used where `y`"):
+        c.fit(X, y % 2)
+    with pytest.raises(ValueError, match=r"X has 3 features, but MLPRegressor is"):
+        r.fit(X[:, :3], y)
+    r.set_params(hidden_layer_sizes=(6,))
+    with pytest.raises(ValueError, match=r"layer sizes \[5, 4, 1\] do not match"):
+        r.fit(X, y)
+
+
+def test_validation_set_too_small(data, no_kernels):
+    X, y = data
+    with pytest.raises(ValueError, match=r"The validation set is too small"):
+        reg(early_stopping=True, validation_fraction=0.05).fit(X[:12], y[:12])
