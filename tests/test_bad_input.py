@@ -13,6 +13,7 @@ import fastmlp.kernels
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from sklearn.exceptions import NotFittedError
 
 from fastmlp import MLPClassifier, MLPRegressor
 
@@ -54,6 +55,12 @@ def arm_guard(monkeypatch):
     return lambda: _arm(monkeypatch)
 
 
+# The fits here are short on purpose.
+pytestmark = pytest.mark.filterwarnings(
+    "ignore::sklearn.exceptions.ConvergenceWarning",
+    "ignore:invalid value encountered in cast:RuntimeWarning",
+)
+
 N, F = 40, 5
 
 
@@ -78,8 +85,7 @@ def reg(**kw):
 @pytest.fixture(scope="module")
 def fitted(data):
     X, y = data
-    with pytest.warns(Warning):
-        return {"clf": clf().fit(X, y), "reg": reg().fit(X, y.astype(float))}
+    return {"clf": clf().fit(X, y), "reg": reg().fit(X, y.astype(float))}
 
 
 def sparse_with_holes(X, fmt):
@@ -153,13 +159,10 @@ def test_corrupted_coo_matrix(data, fitted, no_kernels, axis, value):
 # ----------------------------------------------------------------------
 @pytest.mark.parametrize("kind", ["clf", "reg"])
 def test_a_failed_refit_leaves_the_estimator_unfitted(data, arm_guard, kind):
-    from sklearn.exceptions import NotFittedError
-
     X, y = data
     make = clf if kind == "clf" else reg
     est = make()
-    with pytest.warns(Warning):
-        est.fit(X, y)
+    est.fit(X, y)
     arm_guard()
     narrow = np.ascontiguousarray(X[:, :3])
     with pytest.raises(ValueError, match="sample_weight"):
@@ -186,8 +189,7 @@ def test_assigned_coefs_must_form_the_network(
 ):
     X, y = data
     est = reg()
-    with pytest.warns(Warning):
-        est.fit(X, y)
+    est.fit(X, y)
     arm_guard()
     est.coefs_ = [np.ones(s) for s in coefs]
     est.intercepts_ = [np.ones(s) for s in intercepts]
@@ -522,9 +524,8 @@ def test_partial_fit_later_calls(data, arm_guard):
 
 def test_warm_start_must_continue_the_same_network(data, arm_guard):
     X, y = data
-    with pytest.warns(Warning):
-        c = clf(warm_start=True).fit(X, y)
-        r = reg(warm_start=True).fit(X, y)
+    c = clf(warm_start=True).fit(X, y)
+    r = reg(warm_start=True).fit(X, y)
     arm_guard()
     with pytest.raises(ValueError, match=r"warm_start can only be used where `y`"):
         c.fit(X, y % 2)
@@ -539,3 +540,255 @@ def test_validation_set_too_small(data, no_kernels):
     X, y = data
     with pytest.raises(ValueError, match=r"The validation set is too small"):
         reg(early_stopping=True, validation_fraction=0.05).fit(X[:12], y[:12])
+
+
+# ----------------------------------------------------------------------
+# predict, predict_proba, predict_log_proba and score on a fitted model
+# ----------------------------------------------------------------------
+def prediction_methods(est):
+    methods = [est.predict, lambda X: est.score(X, np.zeros(np.shape(X)[0]))]
+    if hasattr(est, "predict_proba"):
+        methods += [est.predict_proba, est.predict_log_proba]
+    return methods
+
+
+PREDICT_CASES = {
+    "one column too few": (lambda X: X[:, :-1], r"X has 4 features, but MLP\w+ is"),
+    "one column too few, C-ordered": (
+        lambda X: np.ascontiguousarray(X[:, :-1]),
+        r"X has 4 features, but MLP\w+ is",
+    ),
+    "one column too many": (
+        lambda X: np.c_[X, X[:, 0]],
+        r"X has 6 features, but MLP\w+ is",
+    ),
+    "one column too many, sparse": (
+        lambda X: sp.csr_matrix(np.c_[X, X[:, 0]]),
+        r"X has 6 features, but MLP\w+ is",
+    ),
+    "1-D X": (lambda X: X[0], r"Expected 2D array, got 1D array"),
+    "3-D X": (lambda X: X[:, :, None], r"Found array with dim 3"),
+    "no rows": (lambda X: X[:0], r"Found array with 0 sample\(s\)"),
+    "NaN, Fortran-ordered": (
+        lambda X: np.asfortranarray(with_value(X, np.nan)),
+        r"Input X contains NaN",
+    ),
+    "inf, float32 for a float64 model": (
+        lambda X: with_value(X, np.inf, dtype=np.float32),
+        r"Input X contains inf",
+    ),
+    "NaN in a list": (lambda X: with_value(X, np.nan).tolist(), r"X contains NaN"),
+    "None in object X": (lambda X: object_with(X, None), r"X contains NaN"),
+    "NaN in sparse X": (lambda X: sparse_with(X, np.nan), r"X contains NaN"),
+    "strings": (lambda X: np.full(X.shape, "x"), r"could not convert string"),
+    "complex": (lambda X: X + 0j, r"Complex data not supported"),
+    "ragged rows": (
+        lambda X: [list(X[0]), list(X[1][:-1])],
+        r"inhomogeneous shape",
+    ),
+}
+
+
+@pytest.mark.parametrize("kind", ["clf", "reg"])
+@pytest.mark.parametrize("name", list(PREDICT_CASES))
+def test_bad_predict_input(data, fitted, no_kernels, kind, name):
+    X, _ = data
+    build, message = PREDICT_CASES[name]
+    Xb = build(X)
+    for method in prediction_methods(fitted[kind]):
+        with pytest.raises((ValueError, TypeError), match=message):
+            method(Xb)
+
+
+@pytest.mark.parametrize("kind", ["clf", "reg"])
+@pytest.mark.parametrize("value", [np.nan, np.inf, -np.inf])
+@pytest.mark.parametrize("rows", [1, 300, 5000])
+def test_non_finite_input_on_the_fast_path(data, fitted, kind, value, rows):
+    # A C-ordered array of the model's dtype and width skips scikit-learn's
+    # checks: its shape and dtype are checked, so the kernel reads it in bounds,
+    # and the kernel counts the non-finite values as it reads. This is the one
+    # error raised after a kernel ran; no output comes back.
+    X, _ = data
+    big = np.resize(X, (rows, F))
+    big[rows // 2, 1] = value
+    big[rows - 1, 4] = value
+    for method in prediction_methods(fitted[kind]):
+        with pytest.raises(
+            ValueError, match=r"Input X contains NaN or infinity \(2 non-finite"
+        ):
+            method(big)
+
+
+def test_feature_names_must_match(data, arm_guard):
+    pd = pytest.importorskip("pandas")
+    X, y = data
+    df = pd.DataFrame(X, columns=list("abcde"))
+    est = reg().fit(df, y)
+    arm_guard()
+    with pytest.raises(ValueError, match=r"feature names"):
+        est.predict(df[list("edcba")])
+    with pytest.raises(ValueError, match=r"feature names"):
+        est.predict(df.rename(columns={"a": "z"}))
+
+
+# ----------------------------------------------------------------------
+# Use before fit
+# ----------------------------------------------------------------------
+@pytest.mark.parametrize("kind", ["clf", "reg"])
+@pytest.mark.parametrize("solver", ["adam", "lbfgs"])
+def test_use_before_fit(data, no_kernels, kind, solver):
+    X, _ = data
+    est = (clf if kind == "clf" else reg)(solver=solver)
+    for method in prediction_methods(est):
+        with pytest.raises(NotFittedError, match=r"is not fitted yet"):
+            method(X)
+
+
+# ----------------------------------------------------------------------
+# The guard itself: on good input every kernel path trips it, so the
+# tests above would notice a kernel that ran.
+# ----------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "how",
+    [
+        "compiled epochs",
+        "compiled epochs, sparse",
+        "per-epoch loop",
+        "per-epoch loop, sparse",
+        "lbfgs",
+        "lbfgs, sparse",
+        "predict",
+        "predict, parallel rows",
+        "predict, sparse",
+    ],
+)
+def test_the_guard_sees_every_kernel_path(data, fitted, arm_guard, how):
+    X, y = data
+    Xs = sparse_with_holes(X, "csr") if "sparse" in how else X
+    arm_guard()
+    with pytest.raises(KernelCalled):
+        if how.startswith("compiled"):
+            clf().fit(Xs, y)
+        elif how.startswith("per-epoch"):
+            clf(early_stopping=True).fit(Xs, y)
+        elif how.startswith("lbfgs"):
+            clf(solver="lbfgs").fit(Xs, y)
+        elif how == "predict, parallel rows":
+            fitted["clf"].predict_proba(np.resize(X, (5000, F)))
+        else:
+            fitted["clf"].predict_proba(Xs)
+
+
+# ----------------------------------------------------------------------
+# Inputs that must simply work. Layout never changes the model: a Fortran-
+# ordered, strided, read-only or memory-mapped X trains the bit-identical
+# model of its C-ordered copy, and predicts the same numbers.
+# ----------------------------------------------------------------------
+def layouts(X, tmp_path):
+    wide = np.zeros((X.shape[0], 2 * X.shape[1]), dtype=X.dtype)
+    wide[:, ::2] = X
+    tall = np.repeat(X, 2, axis=0)
+    read_only = X.copy()
+    read_only.setflags(write=False)
+    np.save(tmp_path / "X.npy", X)
+    mm = np.memmap(tmp_path / "X.bin", dtype=X.dtype, mode="w+", shape=X.shape)
+    mm[:] = X
+    mm.flush()
+    return {
+        "Fortran-ordered": np.asfortranarray(X),
+        "strided columns": wide[:, ::2],
+        "strided rows": tall[::2],
+        "reversed twice": X[::-1][::-1],
+        "read-only": read_only,
+        "np.load mmap_mode='r'": np.load(tmp_path / "X.npy", mmap_mode="r"),
+        "np.memmap read-only": np.memmap(
+            tmp_path / "X.bin", dtype=X.dtype, mode="r", shape=X.shape
+        ),
+    }
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("kind", ["clf", "reg"])
+@pytest.mark.parametrize("solver", ["adam", "lbfgs"])
+def test_layout_gives_the_same_model(data, tmp_path, dtype, kind, solver):
+    X, y = data
+    X = X.astype(dtype)
+    make = clf if kind == "clf" else reg
+    ref = make(solver=solver, max_iter=10).fit(X, y)
+    ref_out = ref.predict_proba(X) if kind == "clf" else ref.predict(X)
+    for name, Xl in layouts(X, tmp_path).items():
+        assert np.array_equal(Xl, X), name
+        est = make(solver=solver, max_iter=10).fit(Xl, y)
+        assert est._params.dtype == dtype, name
+        assert np.array_equal(est._params, ref._params), name
+        out = est.predict_proba(Xl) if kind == "clf" else est.predict(Xl)
+        assert np.array_equal(out, ref_out), name
+        out = ref.predict_proba(Xl) if kind == "clf" else ref.predict(Xl)
+        assert np.array_equal(out, ref_out), name
+
+
+@pytest.mark.parametrize(
+    "dtype", [np.int64, np.int32, np.uint8, np.bool_, np.float16, object]
+)
+def test_other_dtypes_train_in_float64(data, dtype):
+    X, y = data
+    Xd = (X * 3).astype(dtype) if dtype is not np.bool_ else X > 0
+    est = clf().fit(Xd, y)
+    ref = clf().fit(np.asarray(Xd, dtype=np.float64), y)
+    assert est._params.dtype == np.float64
+    assert np.array_equal(est._params, ref._params)
+    assert np.array_equal(est.predict_proba(Xd), ref.predict_proba(Xd.astype(float)))
+
+
+def test_python_lists(data):
+    X, y = data
+    est = clf().fit(X.tolist(), y.tolist())
+    ref = clf().fit(X, y)
+    r = reg().fit(X.tolist(), y.astype(float).tolist())
+    assert np.array_equal(est._params, ref._params)
+    assert est.predict(X[:3].tolist()).tolist() == ref.predict(X[:3]).tolist()
+    assert np.isfinite(r.predict(X.tolist())).all()
+
+
+def test_read_only_and_memory_mapped_targets_and_weights(data, tmp_path):
+    X, y = data
+    w = np.linspace(0.5, 2.0, N)
+    np.save(tmp_path / "y.npy", y.astype(float))
+    np.save(tmp_path / "w.npy", w)
+    yr = np.load(tmp_path / "y.npy", mmap_mode="r")
+    wr = np.load(tmp_path / "w.npy", mmap_mode="r")
+    est = reg().fit(X, yr, sample_weight=wr)
+    ref = reg().fit(X, y.astype(float), sample_weight=w)
+    assert np.array_equal(est._params, ref._params)
+
+
+@pytest.mark.parametrize("kind", ["clf", "reg"])
+def test_a_single_row(data, fitted, kind):
+    X, y = data
+    est = fitted[kind]
+    batch = est.predict_proba(X) if kind == "clf" else est.predict(X)
+    for i in (0, 17, N - 1):
+        one = est.predict_proba(X[i : i + 1]) if kind == "clf" else est.predict(X[[i]])
+        np.testing.assert_allclose(one[0], batch[i], rtol=1e-12, atol=1e-15)
+        assert est.predict([list(X[i])]).shape == (1,)
+    # Training on a single row works too (a classifier then knows one class).
+    one = (clf if kind == "clf" else reg)().fit(X[:1], y[:1])
+    assert one.predict(X).shape == (N,)
+
+
+@pytest.mark.parametrize("kind", ["clf", "reg"])
+@pytest.mark.parametrize("solver", ["adam", "sgd"])
+def test_batch_size_larger_than_the_data_warns_and_clips(data, kind, solver):
+    X, y = data
+    make = clf if kind == "clf" else reg
+    with pytest.warns(UserWarning, match=r"batch_size.*It is going to be clipped"):
+        big = make(solver=solver, batch_size=10 * N).fit(X, y)
+    ref = make(solver=solver, batch_size=N).fit(X, y)
+    assert np.array_equal(big._params, ref._params)
+
+
+def test_csc_input_trains_the_csr_model(data):
+    X, y = data
+    a = clf().fit(sparse_with_holes(X, "csc"), y)
+    b = clf().fit(sparse_with_holes(X, "csr"), y)
+    assert np.array_equal(a._params, b._params)
