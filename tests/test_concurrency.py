@@ -1,0 +1,240 @@
+"""Concurrency: the kernels release the GIL (``nogil=True``), so threads really
+run them side by side. One fitted model serves predictions to many threads at
+once with the answers it gives serially, and models fitted at the same time in
+different threads come out bit-identical to the same fits one after the other:
+no kernel keeps scratch space or state at module level.
+"""
+
+import threading
+import warnings
+
+import fastmlp.kernels
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from sklearn.exceptions import ConvergenceWarning
+
+from fastmlp import MLPClassifier, MLPRegressor
+
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+
+COMPUTE_KERNELS = [
+    "train_epochs",
+    "train_epochs_csr",
+    "train_epoch",
+    "train_epoch_csr",
+    "forward_backward",
+    "forward_backward_csr",
+    "predict_forward",
+    "predict_forward_parallel",
+    "predict_forward_csr",
+]
+
+
+def run_in_threads(fns):
+    """Run each fn in its own thread, all released at once; return results."""
+    barrier = threading.Barrier(len(fns))
+    results = [None] * len(fns)
+    errors = []
+
+    def work(i, fn):
+        try:
+            barrier.wait()
+            results[i] = fn()
+        except BaseException as e:  # reported in the main thread
+            errors.append(e)
+
+    threads = [threading.Thread(target=work, args=(i, f)) for i, f in enumerate(fns)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if errors:
+        raise errors[0]
+    return results
+
+
+def test_compute_kernels_release_the_gil():
+    for name in COMPUTE_KERNELS:
+        assert getattr(fastmlp.kernels, name).targetoptions.get("nogil"), name
+
+
+@pytest.fixture(scope="module")
+def models():
+    rng = np.random.default_rng(11)
+    X = rng.normal(size=(400, 12))
+    y = (X[:, 0] + X[:, 1] * X[:, 2] > 0).astype(int) + (X[:, 3] > 1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return {
+            # Hand-written layers: serial below 2048 rows, parallel row blocks above.
+            "narrow": MLPClassifier((6, 5), max_iter=30, random_state=0).fit(X, y),
+            # BLAS-sized layers: serial blocks whose GEMMs BLAS threads.
+            "wide": MLPClassifier((64, 32), max_iter=10, random_state=0).fit(X, y),
+            "float32": MLPClassifier((8,), max_iter=30, random_state=0).fit(
+                X.astype(np.float32), y
+            ),
+            "regressor": MLPRegressor(
+                hidden_layer_sizes=(16,), max_iter=30, random_state=0
+            ).fit(X, X[:, 0] - X[:, 1]),
+        }
+
+
+def queries(n_features, dtype):
+    rng = np.random.default_rng(5)
+    big = rng.normal(size=(6000, n_features)).astype(dtype)
+    mid = big[:700]
+    holes = mid.copy()
+    holes[np.abs(holes) < 1] = 0
+    return [big, mid, big[:1], big[3:4], np.asfortranarray(mid), sp.csr_matrix(holes)]
+
+
+@pytest.mark.parametrize("name", ["narrow", "wide", "float32", "regressor"])
+def test_one_model_serves_eight_threads(models, name):
+    est = models[name]
+    dtype = est._params.dtype
+    Xs = queries(est.n_features_in_, dtype)
+    method = est.predict if name == "regressor" else est.predict_proba
+    serial = [method(X) for X in Xs]
+
+    def serve(offset):
+        out = []
+        for r in range(6):
+            for i in range(len(Xs)):
+                j = (i + offset + r) % len(Xs)  # threads hit different paths
+                out.append((j, method(Xs[j])))
+        return out
+
+    for answers in run_in_threads([lambda o=o: serve(o) for o in range(8)]):
+        for j, got in answers:
+            assert got.dtype == serial[j].dtype
+            np.testing.assert_array_equal(got, serial[j])
+
+
+def fit_jobs():
+    """Pairs of fits that run long enough to overlap, each on its own data."""
+    rng = np.random.default_rng(17)
+    Xa = rng.normal(size=(3000, 10))
+    ya = (Xa[:, 0] * Xa[:, 1] > 0).astype(int)
+    Xb = rng.normal(size=(2500, 8)).astype(np.float32)
+    yb = Xb[:, 0] - 2 * Xb[:, 1] + np.sin(Xb[:, 2])
+    Xs = Xa.copy()
+    Xs[np.abs(Xs) < 0.8] = 0
+    Xs = sp.csr_matrix(Xs)
+    return {
+        "compiled epochs": (
+            lambda: MLPClassifier(
+                (16, 8), max_iter=500, n_iter_no_change=500, random_state=1
+            ),
+            Xa,
+            ya,
+        ),
+        "float32 regressor, sgd": (
+            lambda: MLPRegressor(
+                hidden_layer_sizes=(12,),
+                solver="sgd",
+                max_iter=1500,
+                n_iter_no_change=1500,
+                random_state=2,
+            ),
+            Xb,
+            yb,
+        ),
+        "early stopping (per-epoch loop)": (
+            lambda: MLPClassifier(
+                (16,),
+                early_stopping=True,
+                n_iter_no_change=300,
+                max_iter=250,
+                random_state=3,
+            ),
+            Xa,
+            ya,
+        ),
+        "lbfgs": (
+            lambda: MLPRegressor(
+                hidden_layer_sizes=(40,),
+                solver="lbfgs",
+                max_iter=400,
+                tol=0,
+                random_state=4,
+            ),
+            Xb,
+            yb,
+        ),
+        "sparse": (
+            lambda: MLPClassifier(
+                (12,), max_iter=400, n_iter_no_change=400, random_state=5
+            ),
+            Xs,
+            ya,
+        ),
+        "wide (BLAS in the kernels)": (
+            lambda: MLPClassifier((64, 64), max_iter=40, random_state=6),
+            Xa,
+            ya,
+        ),
+    }
+
+
+JOBS = fit_jobs()
+
+
+def fit(job):
+    make, X, y = JOBS[job]
+    return make().fit(X, y)
+
+
+@pytest.mark.parametrize(
+    "a, b",
+    [
+        ("compiled epochs", "float32 regressor, sgd"),
+        ("compiled epochs", "compiled epochs"),
+        ("early stopping (per-epoch loop)", "lbfgs"),
+        ("sparse", "wide (BLAS in the kernels)"),
+        ("wide (BLAS in the kernels)", "wide (BLAS in the kernels)"),
+    ],
+)
+def test_two_fits_at_once_match_fits_one_after_the_other(a, b):
+    serial = [fit(a), fit(b)]
+    together = run_in_threads([lambda: fit(a), lambda: fit(b)])
+    for s, t in zip(serial, together, strict=True):
+        assert t.n_iter_ == s.n_iter_
+        np.testing.assert_array_equal(t._params, s._params)
+        if hasattr(s, "loss_curve_"):
+            assert t.loss_curve_ == s.loss_curve_
+
+
+def test_fitting_while_another_model_predicts(models):
+    # One thread trains, seven predict with a fitted model: neither disturbs
+    # the other.
+    est = models["narrow"]
+    X = queries(est.n_features_in_, np.float64)[0]
+    expected = est.predict_proba(X)
+    reference = fit("compiled epochs")
+
+    def predict_many():
+        return all(np.array_equal(est.predict_proba(X), expected) for _ in range(15))
+
+    results = run_in_threads([lambda: fit("compiled epochs")] + [predict_many] * 7)
+    np.testing.assert_array_equal(results[0]._params, reference._params)
+    assert all(results[1:])
+
+
+def test_partial_fit_in_threads():
+    rng = np.random.default_rng(23)
+    X = rng.normal(size=(1200, 6))
+    y = (X.sum(axis=1) > 0).astype(int)
+
+    def stream(seed):
+        est = MLPClassifier((10,), random_state=seed)
+        for start in range(0, 1200, 100):
+            est.partial_fit(
+                X[start : start + 100], y[start : start + 100], classes=[0, 1]
+            )
+        return est
+
+    serial = [stream(s) for s in range(4)]
+    together = run_in_threads([lambda s=s: stream(s) for s in range(4)])
+    for s, t in zip(serial, together, strict=True):
+        np.testing.assert_array_equal(t._params, s._params)
