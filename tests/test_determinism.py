@@ -1,0 +1,225 @@
+"""Determinism: the same random_state gives a bit-identical model, run after
+run and process after process.
+
+Where parallelism could break this:
+
+- Training uses no Numba threads (no prange); its arithmetic is serial, in a
+  fixed order. Its result is therefore the same for any NUMBA_NUM_THREADS.
+- Prediction spreads row blocks over Numba's threads, but each row is computed
+  by one thread from start to end: no sum ever crosses rows, so the thread
+  count cannot change a single bit. Pinned below with 1 and 2 threads.
+- Networks with a layer of at least BLAS_MIN_WEIGHTS weights call BLAS GEMMs,
+  in training and in prediction. A threaded BLAS may split a dot product over
+  threads differently for a different thread count, so those models are
+  compared only at a fixed BLAS thread count (the environment's, left as it
+  is); OpenBLAS happens to partition GEMMs over rows and columns only, but
+  nothing here relies on that.
+"""
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from sklearn.exceptions import ConvergenceWarning
+
+from fastmlp import MLPClassifier, MLPRegressor
+
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+
+# Models whose training or prediction calls BLAS (see above).
+USES_BLAS = {"wide float32 classifier, BLAS"}
+
+
+def _digest(*arrays):
+    h = hashlib.sha256()
+    for a in arrays:
+        a = np.ascontiguousarray(a)
+        h.update(str(a.dtype).encode())
+        h.update(a.tobytes())
+    return h.hexdigest()
+
+
+def _data():
+    rng = np.random.default_rng(2024)
+    X = rng.normal(size=(600, 7))
+    codes = (X[:, 0] + X[:, 1] ** 2 > 1).astype(int)
+    codes[X[:, 2] > 1.2] = 2
+    y = np.array(["dry", "wet", "snow"])[codes]
+    X_new = rng.normal(size=(5000, 7))  # parallel row blocks for narrow nets
+    return X, y, X_new
+
+
+def fingerprints():
+    """Fit a set of models with fixed seeds; a digest of each one's parameters,
+    loss curve and predictions. Also run in subprocesses (see the tests)."""
+    X, y, X_new = _data()
+    yr = X[:, 0] - 2 * X[:, 3] + np.sin(X[:, 4])
+    Xs = X.copy()
+    Xs[np.abs(Xs) < 0.7] = 0
+    models = {
+        "adam classifier, string labels": (
+            MLPClassifier((9, 4), max_iter=60, random_state=0),
+            X,
+            y,
+        ),
+        "sgd float32 classifier, early stopping": (
+            MLPClassifier(
+                (8,), solver="sgd", early_stopping=True, max_iter=60, random_state=1
+            ),
+            X.astype(np.float32),
+            y,
+        ),
+        "sgd adaptive regressor, RandomState": (
+            MLPRegressor(
+                hidden_layer_sizes=(10,),
+                solver="sgd",
+                learning_rate="adaptive",
+                max_iter=60,
+                random_state=np.random.RandomState(2),
+            ),
+            X,
+            yr,
+        ),
+        "lbfgs regressor": (
+            MLPRegressor(
+                hidden_layer_sizes=(6,), solver="lbfgs", max_iter=80, random_state=3
+            ),
+            X,
+            yr,
+        ),
+        "sparse adam regressor": (
+            MLPRegressor(hidden_layer_sizes=(5,), max_iter=40, random_state=4),
+            sp.csr_matrix(Xs),
+            yr,
+        ),
+        "wide float32 classifier, BLAS": (
+            MLPClassifier((64, 32), max_iter=8, random_state=5),
+            X.astype(np.float32),
+            y,
+        ),
+    }
+    out = {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        for name, (est, Xf, yf) in models.items():
+            est.fit(Xf, yf)
+            Xp = X_new.astype(Xf.dtype)
+            pred = (
+                est.predict_proba(Xp) if hasattr(est, "classes_") else est.predict(Xp)
+            )
+            out[name] = {
+                "params": _digest(est._params),
+                "loss_curve": _digest(np.asarray(getattr(est, "loss_curve_", []))),
+                "n_iter": int(est.n_iter_),
+                "predictions": _digest(pred),
+            }
+        # A partial_fit stream.
+        est = MLPClassifier((6,), random_state=6)
+        for start in range(0, 600, 150):
+            est.partial_fit(
+                X[start : start + 150],
+                y[start : start + 150],
+                classes=["dry", "snow", "wet"],
+            )
+        out["partial_fit stream"] = {
+            "params": _digest(est._params),
+            "predictions": _digest(est.predict_proba(X_new)),
+        }
+    return out
+
+
+def run_in_subprocess(numba_threads, hash_seed):
+    env = dict(
+        os.environ,
+        NUMBA_NUM_THREADS=str(numba_threads),
+        PYTHONHASHSEED=str(hash_seed),
+    )
+    code = (
+        "import json, sys; sys.path.insert(0, %r); import test_determinism as t; "
+        "print(json.dumps(t.fingerprints()))" % str(Path(__file__).parent)
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+@pytest.fixture(scope="module")
+def two_processes():
+    # The same fixed Numba thread count (BLAS threads left as they are); the
+    # hash seed differs, so nothing may depend on Python's hash randomization.
+    return run_in_subprocess(2, 0), run_in_subprocess(2, 12345)
+
+
+def test_same_model_in_two_processes(two_processes):
+    first, second = two_processes
+    assert len(first) == 7 and all(first.values())
+    assert first == second
+
+
+def test_same_model_in_this_process(two_processes):
+    here = fingerprints()
+    assert here == fingerprints()  # run after run
+    first, _ = two_processes
+    for name in here:
+        if name not in USES_BLAS:  # this process's BLAS threads may differ
+            assert here[name] == first[name], name
+
+
+def test_numba_thread_count_changes_nothing(two_processes):
+    first, _ = two_processes
+    one_thread = run_in_subprocess(1, 0)
+    assert one_thread == first
+
+
+def test_parallel_prediction_is_thread_count_independent():
+    numba = pytest.importorskip("numba")
+    X, y, X_new = _data()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        est = MLPClassifier((9, 4), max_iter=20, random_state=0).fit(X, y)
+    before = numba.get_num_threads()
+    try:
+        outs = []
+        for n in sorted({1, 2, numba.config.NUMBA_NUM_THREADS}):
+            if n <= numba.config.NUMBA_NUM_THREADS:
+                numba.set_num_threads(n)
+                outs.append(est.predict_proba(X_new))
+    finally:
+        numba.set_num_threads(before)
+    for out in outs[1:]:
+        np.testing.assert_array_equal(out, outs[0])
+    # And the parallel row blocks agree with predicting the rows one by one.
+    rows = np.vstack([est.predict_proba(X_new[i : i + 1]) for i in range(0, 5000, 250)])
+    np.testing.assert_allclose(rows, outs[0][::250], rtol=1e-13, atol=1e-15)
+
+
+@pytest.mark.parametrize("solver", ["adam", "sgd", "lbfgs"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_random_state_instance_or_int(solver, dtype):
+    X, y, _ = _data()
+    X = X.astype(dtype)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        fits = [
+            MLPClassifier((5,), solver=solver, max_iter=15, random_state=rs).fit(X, y)
+            for rs in (7, 7, np.random.RandomState(7), np.random.RandomState(7))
+        ]
+        other = MLPClassifier((5,), solver=solver, max_iter=15, random_state=8)
+        other.fit(X, y)
+    for est in fits[1:]:
+        np.testing.assert_array_equal(est._params, fits[0]._params)
+    # A different seed is a different model: the comparison can fail.
+    assert not np.array_equal(other._params, fits[0]._params)
