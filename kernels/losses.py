@@ -55,6 +55,32 @@ def output_forward(z, out_act, K, B):
                 z[j, i] /= s
 
 
+@njit(cache=True, nogil=True, error_model="numpy", fastmath=FASTMATH)
+def output_forward_rows(z, out_act, K, B):
+    """z = out_act(z) in place for sample-major z of shape (B, K)."""
+    one = z.dtype.type(1.0)
+    for i in range(B):
+        r = z[i]
+        if out_act == OUT_LOGISTIC:
+            for j in range(K):
+                r[j] = one / (one + np.exp(-r[j]))
+        elif out_act == OUT_EXP:
+            for j in range(K):
+                r[j] = np.exp(r[j])
+        elif out_act == OUT_SOFTMAX:
+            m = r[0]
+            for j in range(1, K):
+                if r[j] > m:
+                    m = r[j]
+            s = z.dtype.type(0.0)
+            for j in range(K):
+                e = np.exp(r[j] - m)
+                r[j] = e
+                s += e
+            for j in range(K):
+                r[j] /= s
+
+
 @njit(cache=True, nogil=True, error_model="numpy")
 def _xlogy(x, y):
     """x * log(y), and 0 where x == 0 (scipy.special.xlogy)."""

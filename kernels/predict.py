@@ -1,14 +1,17 @@
 """Forward-only inference: X (n, n_features) -> out (n, n_outputs).
 
-Rows are processed in blocks; each block is transposed to feature-major and
-pushed through the layers. Three ways to run it, chosen by the caller:
+Rows are processed in blocks, in one of three ways chosen by the caller:
 
-- ``predict_forward`` serial; blocks of fewer than ROWS_MAX rows take a
-  sample-major path that vectorizes over the units (single-row latency);
-- ``predict_forward_parallel``: row blocks spread over the threads with prange,
-  hand-written layers only (no BLAS call inside a prange: no nested pools);
-- ``predict_forward`` with ``blas_min`` set: large blocks whose wide layers go
-  through BLAS, which brings its own threads.
+- ``predict_forward`` with a network that has a layer of at least ``blas_min``
+  weights: sample-major blocks, whose wide layers are one BLAS GEMM each on the
+  block as it lies in memory (BLAS brings its own threads);
+- ``predict_forward`` otherwise: blocks transposed to feature-major and pushed
+  through the hand-written loops, which vectorize over the rows; blocks of fewer
+  than ROWS_MAX rows (single-row latency) stay sample-major and vectorize over
+  the units;
+- ``predict_forward_parallel``: feature-major row blocks spread over the threads
+  with prange, hand-written layers only (no BLAS call inside a prange: no nested
+  thread pools).
 
 A CSR input goes through the sparse first-layer kernel instead.
 
@@ -19,16 +22,20 @@ the API layer can refuse such input without a separate pass over it.
 import numpy as np
 from numba import njit, prange
 
+from .activations import activation_forward
 from .dense import dense_forward, dense_forward_blas, dense_forward_rows
-from .losses import output_forward
+from .losses import output_forward, output_forward_rows
 from .sparse import sparse_rows_forward
 
 ROWS_MAX = 8  # blocks smaller than this take the sample-major path
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def _forward_rows(out, X, r0, B, params, units, act, out_act, buf_a, buf_b):
-    """Sample-major forward of rows r0:r0 + B (a few rows); returns non-finites."""
+def _forward_rows(out, X, r0, B, params, units, act, out_act, buf_a, buf_b, blas_min):
+    """Sample-major forward of rows r0:r0 + B; returns the non-finites met in X.
+
+    Rows stay rows: wide layers are one BLAS GEMM on the block as it lies in
+    memory (no transposition in or out), narrow ones the sample-major loops."""
     L = units.shape[0] - 1
     n_features = units[0]
     bad = 0
@@ -49,21 +56,24 @@ def _forward_rows(out, X, r0, B, params, units, act, out_act, buf_a, buf_b):
         Z = dst[: B * fo].reshape((B, fo))
         W = params[p_off : p_off + fi * fo].reshape((fi, fo))
         b = params[p_off + fi * fo : p_off + fi * fo + fo]
-        dense_forward_rows(Z, A, W, b, act if l < L - 1 else 0, fi, fo, B)
+        a_l = act if l < L - 1 else 0
+        if fi * fo >= blas_min and B >= ROWS_MAX:
+            np.dot(A, W, Z)
+            for i in range(B):
+                row = Z[i]
+                for j in range(fo):
+                    row[j] += b[j]
+                activation_forward(row, fo, a_l)
+        else:
+            dense_forward_rows(Z, A, W, b, a_l, fi, fo, B)
         p_off += fi * fo + fo
         src, dst = dst, src
     K = units[L]
     Z = src[: B * K].reshape((B, K))
-    # The output activation works on feature-major (K, B) blocks; for B rows of
-    # K outputs, transpose through the other buffer.
-    Zt = dst[: K * B].reshape((K, B))
+    output_forward_rows(Z, out_act, K, B)
     for i in range(B):
         for j in range(K):
-            Zt[j, i] = Z[i, j]
-    output_forward(Zt, out_act, K, B)
-    for i in range(B):
-        for j in range(K):
-            out[r0 + i, j] = Zt[j, i]
+            out[r0 + i, j] = Z[i, j]
     return bad
 
 
@@ -147,12 +157,18 @@ def _predict_serial(
     cap = min(block, n)
     buf_a = np.empty(width * cap, dtype=params.dtype)
     buf_b = np.empty(width * cap, dtype=params.dtype)
+    # Dense input to a network with a BLAS-sized layer: sample-major blocks
+    # (BLAS takes them as they lie); otherwise feature-major hand-written loops.
+    rows = False
+    for l in range(units.shape[0] - 1):
+        if units[l] * units[l + 1] >= blas_min:
+            rows = not sparse
     bad = 0
     for r0 in range(0, n, block):
         B = min(block, n - r0)
-        if B < ROWS_MAX and not sparse:
+        if (B < ROWS_MAX or rows) and not sparse:
             bad += _forward_rows(
-                out, X, r0, B, params, units, act, out_act, buf_a, buf_b
+                out, X, r0, B, params, units, act, out_act, buf_a, buf_b, blas_min
             )
         else:
             bad += _forward_block(
