@@ -58,6 +58,18 @@ def _quiet():
 SETTLE_SECONDS = 0.5
 
 
+def _paired(fns, rounds):
+    """Best time of each function, run in alternation (a, b, c, a, b, c, ...), so
+    that a slow spell of a shared machine falls on all of them alike."""
+    best = [np.inf] * len(fns)
+    outs = [None] * len(fns)
+    for _ in range(rounds):
+        for i, fn in enumerate(fns):
+            t, outs[i] = _best(fn, 1)
+            best[i] = min(best[i], t)
+    return best, outs
+
+
 def _best(fn, repeats):
     best = np.inf
     out = None
@@ -102,9 +114,9 @@ def _flops_per_epoch(n, units):
     return 6.0 * n * sum(a * b for a, b in zip(units[:-1], units[1:], strict=True))
 
 
-def _blas_roofline(X, units, batch_size, repeats):
-    """Time of one epoch's GEMMs (forward, dW and dX of every layer at the batch
-    size) in NumPy's BLAS alone: the bound a fit cannot beat by much."""
+def _blas_roofline_epoch(X, units, batch_size):
+    """One epoch's GEMMs (forward, dW and dX of every layer at the batch size) in
+    NumPy's BLAS alone: the bound a fit cannot beat by much."""
     dt = X.dtype
     rng = np.random.default_rng(0)
     Ws = [
@@ -112,24 +124,19 @@ def _blas_roofline(X, units, batch_size, repeats):
         for a, b in zip(units[:-1], units[1:], strict=True)
     ]
     acts = [np.empty((batch_size, u), dt) for u in units]
-    deltas = [np.empty((batch_size, u), dt) for u in units]
-    for d in deltas:
-        d[...] = 1.0
+    deltas = [np.ones((batch_size, u), dt) for u in units]
     dWs = [np.empty_like(W) for W in Ws]
     n_batches = X.shape[0] // batch_size
-
-    def epoch():
-        for b in range(n_batches):
-            acts[0] = X[b * batch_size : (b + 1) * batch_size]
-            for i, W in enumerate(Ws):
-                np.dot(acts[i], W, out=acts[i + 1])
-            for i in range(len(Ws) - 1, -1, -1):
-                np.dot(acts[i].T, deltas[i + 1], out=dWs[i])
-                np.dot(deltas[i + 1], Ws[i].T, out=deltas[i])
-
-    epoch()
-    t, _ = _best(epoch, repeats)
-    return t * X.shape[0] / (n_batches * batch_size)
+    t0 = time.perf_counter()
+    for b in range(n_batches):
+        acts[0] = X[b * batch_size : (b + 1) * batch_size]
+        for i, W in enumerate(Ws):
+            np.dot(acts[i], W, out=acts[i + 1])
+        for i in range(len(Ws) - 1, -1, -1):
+            np.dot(acts[i].T, deltas[i + 1], out=dWs[i])
+            np.dot(deltas[i + 1], Ws[i].T, out=deltas[i])
+    # Scale the whole batches' time to the epoch's rows.
+    return (time.perf_counter() - t0) * X.shape[0] / (n_batches * batch_size)
 
 
 def _torch_fit(X, y, hidden, epochs, batch_size, dtype):
@@ -270,15 +277,22 @@ def run(quick=False, out=print):
     # penguins
     X, y = _penguins()
     MLPClassifier(**{**PENGUINS, "max_iter": 2}).fit(X, y)
-    t_fm, _ = _best(lambda: MLPClassifier(**PENGUINS).fit(X, y), repeats * 2)
-    t_sk, _ = _best(lambda: SkMLP(**PENGUINS).fit(X, y), repeats)
+    (t_fm, t_sk), _ = _paired(
+        [
+            lambda: MLPClassifier(**PENGUINS).fit(X, y),
+            lambda: SkMLP(**PENGUINS).fit(X, y),
+        ],
+        repeats,
+    )
     row("penguins", t_fm, t_sk, "x", "500 epochs; %.1f us/epoch" % (t_fm / 500 * 1e6))
 
     # digits
     X, y = _digits()
     MLPClassifier(**{**DIGITS, "max_iter": 1}).fit(X, y)
-    t_fm, _ = _best(lambda: MLPClassifier(**DIGITS).fit(X, y), repeats)
-    t_sk, _ = _best(lambda: SkMLP(**DIGITS).fit(X, y), repeats)
+    (t_fm, t_sk), _ = _paired(
+        [lambda: MLPClassifier(**DIGITS).fit(X, y), lambda: SkMLP(**DIGITS).fit(X, y)],
+        repeats,
+    )
     row("digits", t_fm, t_sk, "x", "100 epochs")
 
     # wide32 / wide64
@@ -290,22 +304,27 @@ def run(quick=False, out=print):
     for name, dt in (("wide32", np.float32), ("wide64", np.float64)):
         X = Xw.astype(dt)
         MLPClassifier(**{**WIDE, "max_iter": 1}).fit(X[:2000], yw[:2000])
-        t_fm, models[name] = _best(
-            lambda X=X: MLPClassifier(**WIDE).fit(X, yw), 1 if quick else 2
-        )
-        t_sk, _ = _best(lambda X=X: SkMLP(**WIDE).fit(X, yw), 1)
-        roof = _blas_roofline(X, units, 200, 3) * WIDE["max_iter"]
+        fns = [
+            lambda X=X: MLPClassifier(**WIDE).fit(X, yw),
+            lambda X=X: SkMLP(**WIDE).fit(X, yw),
+            lambda X=X: _blas_roofline_epoch(X, units, 200),
+        ]
+        if torch_ok:
+            fns.append(
+                lambda X=X, dt=dt: _torch_fit(
+                    X, yw, (256, 128), WIDE["max_iter"], 200, dt
+                )
+            )
+        times, outs = _paired(fns, 1 if quick else 2)
+        t_fm, t_sk, t_epoch = times[:3]
+        models[name] = outs[0]
+        roof = t_epoch * WIDE["max_iter"]
         extra = (
             "%.0f GFLOP/s (sklearn %.0f); roofline %.0f%% (BLAS GEMMs alone %.2f s)"
             % (flops / t_fm / 1e9, flops / t_sk / 1e9, 100 * roof / t_fm, roof)
         )
         if torch_ok:
-            t_pt, _ = _best(
-                lambda X=X, dt=dt: _torch_fit(
-                    X, yw, (256, 128), WIDE["max_iter"], 200, dt
-                ),
-                1,
-            )
+            t_pt = times[3]
             extra += "; PyTorch %.2f s (%.1fx)" % (t_pt, t_pt / t_fm)
         row(name, t_fm, t_sk, "x", extra)
 
@@ -317,13 +336,19 @@ def run(quick=False, out=print):
         m32.predict_proba(one)
         sk32.predict_proba(one)
     n_rep = 200 if quick else 2000
-    t_fm, _ = _best(lambda: [m32.predict_proba(one) for _ in range(n_rep)], 3)
-    t_sk, _ = _best(lambda: [sk32.predict_proba(one) for _ in range(n_rep)], 3)
+    (t_fm, t_sk), _ = _paired(
+        [
+            lambda: [m32.predict_proba(one) for _ in range(n_rep)],
+            lambda: [sk32.predict_proba(one) for _ in range(n_rep)],
+        ],
+        3,
+    )
     row("predict1", t_fm / n_rep, t_sk / n_rep, "x", "predict_proba of one row")
     big = np.random.default_rng(1).standard_normal((100_000, 100)).astype(np.float32)
     m32.predict_proba(big)
-    t_fm, _ = _best(lambda: m32.predict_proba(big), 3)
-    t_sk, _ = _best(lambda: sk32.predict_proba(big), 3)
+    (t_fm, t_sk), _ = _paired(
+        [lambda: m32.predict_proba(big), lambda: sk32.predict_proba(big)], 3
+    )
     row(
         "predict",
         t_fm,
