@@ -126,11 +126,13 @@ def _check_layer_shapes(coefs, intercepts):
 
 def _as_kernel_input(X, dtype):
     """X for the kernels: a C-ordered dense array, or the three arrays of a CSR
-    matrix (int64 indptr and indices, data in ``dtype``), checked by scipy so that
-    no index can point outside the matrix."""
+    matrix (int64 indptr and indices, data in ``dtype``).
+
+    A sparse X must have passed _check_sparse_structure (fit and predict run it
+    before validation; rows taken from a checked matrix stay valid), so that no
+    index can point outside the matrix."""
     if sp.issparse(X):
         X = X.tocsr()
-        X.check_format(full_check=True)
         return True, (
             np.ascontiguousarray(X.indptr, dtype=np.int64),
             np.ascontiguousarray(X.indices, dtype=np.int64),
