@@ -6,7 +6,7 @@ Weights keep scikit-learn's layout, W of shape (fan_in, fan_out), C order.
 
 Two implementations of each op: a hand-written loop nest (no call overhead,
 bias and activation fused, best for narrow layers) and one that hands the
-GEMM to BLAS through ``np.dot`` (best for wide layers). The caller picks.
+GEMM to BLAS through ``blas.gemm`` (best for wide layers). The caller picks.
 """
 
 import numpy as np
@@ -14,6 +14,7 @@ from numba import njit
 
 from ._config import FASTMATH
 from .activations import activation_backward, activation_forward
+from .blas import gemm
 
 
 @njit(cache=True, nogil=True, error_model="numpy", fastmath=FASTMATH)
@@ -37,8 +38,8 @@ def dense_forward(out, inp, W, b, act, fan_in, fan_out, B):
 
 @njit(cache=True, nogil=True, error_model="numpy", fastmath=FASTMATH)
 def dense_forward_blas(out, inp, W, b, act, fan_in, fan_out, B):
-    """As dense_forward, with the GEMM out = W^T inp done by BLAS."""
-    np.dot(W.T, inp, out)
+    """As dense_forward, with the GEMM out = W^T inp done by BLAS (blas.gemm)."""
+    gemm(out, W, True, inp, False, 0.0)
     for j in range(fan_out):
         row = out[j]
         bj = b[j]
@@ -96,7 +97,7 @@ def dense_backward_blas(
     a_ = W.dtype.type(alpha)
     s_ = W.dtype.type(sw_sum)
     zero = W.dtype.type(0.0)
-    np.dot(inp, dout.T, dW)
+    gemm(dW, inp, False, dout, True, 0.0)
     for k in range(fan_in):
         for j in range(fan_out):
             dW[k, j] = (dW[k, j] + a_ * W[k, j]) / s_
@@ -107,7 +108,7 @@ def dense_backward_blas(
             s += d[i]
         db[j] = s / s_
     if want_dinp:
-        np.dot(W, dout, dinp)
+        gemm(dinp, W, False, dout, False, 0.0)
         for k in range(fan_in):
             activation_backward(dinp[k], inp[k], B, act_in)
 

@@ -320,3 +320,11 @@ def train_epoch(
         else:
             raise ValueError(solver)
     return params, state_a, state_b, acc, t
+
+
+def gemm(A, trans_a, B, trans_b, beta, C):
+    """op(A) @ op(B) + beta * C, op(X) = X.T where trans_x (a new array).
+
+    As BLAS defines it, C is not read when beta == 0."""
+    prod = (A.T if trans_a else A) @ (B.T if trans_b else B)
+    return prod if beta == 0 else prod + beta * C

@@ -1,0 +1,181 @@
+"""GEMM through the BLAS library that NumPy itself runs on.
+
+Numba's ``np.dot`` calls SciPy's copy of OpenBLAS, while NumPy (and so
+scikit-learn, and any NumPy code around a fit) calls its own bundled copy: two
+libraries, two pools of worker threads. A pool's threads spin for a while after
+each call, so right after NumPy's BLAS work the two pools fight over the cores
+(a digits fit measured 1.5x slower right after a scikit-learn fit than after
+another fastmlp fit). The kernels therefore call ``cblas_?gemm`` of NumPy's
+library directly: one pool, shared with everything else in the process, and
+``threadpoolctl`` limits on NumPy's BLAS apply to the kernels too.
+
+The kernels call an external symbol, ``fastmlp_cblas_sgemm`` or
+``fastmlp_cblas_dgemm``, with the 64-bit-integer CBLAS signature. It is bound at
+import to NumPy's bundled OpenBLAS (the ``scipy_cblas_?gemm64_`` symbols of the
+PyPI wheels). Where that library is not found (NumPy built against another
+BLAS), the symbol is bound instead to a compiled function of the same signature
+that does the product with ``np.dot``, i.e. SciPy's BLAS: the kernels' machine
+code (and its on-disk cache) is the same either way. Setting the environment
+variable ``FASTMLP_NUMPY_BLAS=0`` before import chooses the fallback.
+
+Only what the kernels need is supported: row-major, C-contiguous operands.
+"""
+
+import ctypes
+import glob
+import os
+
+import numpy as np
+from llvmlite import binding as ll
+from numba import carray, cfunc, njit, types
+from numba.core import cgutils
+from numba.extending import intrinsic
+
+ROW_MAJOR = 101
+NO_TRANS = 111
+TRANS = 112
+
+
+def _signature(real):
+    return types.void(
+        types.int32,  # order
+        types.int32,  # transA
+        types.int32,  # transB
+        types.int64,  # M
+        types.int64,  # N
+        types.int64,  # K
+        real,  # alpha
+        types.voidptr,  # A
+        types.int64,  # lda
+        types.voidptr,  # B
+        types.int64,  # ldb
+        real,  # beta
+        types.voidptr,  # C
+        types.int64,  # ldc
+    )
+
+
+_SGEMM = types.ExternalFunction("fastmlp_cblas_sgemm", _signature(types.float32))
+_DGEMM = types.ExternalFunction("fastmlp_cblas_dgemm", _signature(types.float64))
+
+
+def _numpy_openblas():
+    """NumPy's bundled OpenBLAS (64-bit integers, scipy_ symbol prefix), or None."""
+    root = os.path.dirname(os.path.abspath(np.__file__))
+    patterns = [
+        os.path.join(os.path.dirname(root), "numpy.libs", "libscipy_openblas64_*"),
+        os.path.join(root, ".dylibs", "libscipy_openblas64_*"),
+    ]
+    for pattern in patterns:
+        for path in sorted(glob.glob(pattern)):
+            try:
+                lib = ctypes.CDLL(path)
+                s = ctypes.cast(lib.scipy_cblas_sgemm64_, ctypes.c_void_p).value
+                d = ctypes.cast(lib.scipy_cblas_dgemm64_, ctypes.c_void_p).value
+            except (OSError, AttributeError):
+                continue
+            return path, s, d
+    return None
+
+
+def _make_fallback(dtype):
+    """A C-callable gemm of the CBLAS signature doing the product with np.dot.
+
+    Row-major, C-contiguous operands only (lda, ldb, ldc equal to the column
+    counts), which is all the kernels pass."""
+    real = types.float32 if dtype == np.float32 else types.float64
+
+    @cfunc(_signature(real), nopython=True)
+    def gemm(order, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc):
+        a = carray(A, (K, M) if ta == TRANS else (M, K), dtype=dtype)
+        b = carray(B, (N, K) if tb == TRANS else (K, N), dtype=dtype)
+        c = carray(C, (M, N), dtype=dtype)
+        prod = np.dot(a.T if ta == TRANS else a, b.T if tb == TRANS else b)
+        for i in range(M):
+            for j in range(N):
+                v = alpha * prod[i, j]
+                c[i, j] = v + beta * c[i, j] if beta != 0 else v
+
+    return gemm
+
+
+_FALLBACKS = ()
+
+
+def _bind():
+    """Point the two external symbols at NumPy's BLAS, or at the fallbacks.
+    Returns the path of the library bound, or None for the fallbacks."""
+    global _FALLBACKS
+    use_numpy = os.environ.get("FASTMLP_NUMPY_BLAS", "1") != "0"
+    found = _numpy_openblas() if use_numpy else None
+    if found is not None:
+        path, s, d = found
+        ll.add_symbol("fastmlp_cblas_sgemm", s)
+        ll.add_symbol("fastmlp_cblas_dgemm", d)
+        return path
+    _FALLBACKS = (_make_fallback(np.float32), _make_fallback(np.float64))
+    ll.add_symbol("fastmlp_cblas_sgemm", _FALLBACKS[0].address)
+    ll.add_symbol("fastmlp_cblas_dgemm", _FALLBACKS[1].address)
+    return None
+
+
+@intrinsic
+def data_ptr(typingctx, arr):
+    """The address of an array's first element, as a void pointer."""
+    sig = types.voidptr(arr)
+
+    def codegen(context, builder, signature, args):
+        ary = context.make_array(signature.args[0])(context, builder, args[0])
+        return builder.bitcast(ary.data, cgutils.voidptr_t)
+
+    return sig, codegen
+
+
+@njit(cache=True, nogil=True)
+def gemm(C, A, trans_a, B, trans_b, beta):
+    """C = op(A) op(B) + beta C, op(X) = X.T where trans_x, else X.
+
+    A, B, C: C-contiguous 2-D arrays of one dtype (float32 or float64), C of
+    shape (M, N), op(A) (M, K), op(B) (K, N); nothing is checked here."""
+    M = C.shape[0]
+    N = C.shape[1]
+    K = A.shape[0] if trans_a else A.shape[1]
+    ta = TRANS if trans_a else NO_TRANS
+    tb = TRANS if trans_b else NO_TRANS
+    if C.itemsize == 4:
+        _SGEMM(
+            ROW_MAJOR,
+            ta,
+            tb,
+            M,
+            N,
+            K,
+            np.float32(1.0),
+            data_ptr(A),
+            A.shape[1],
+            data_ptr(B),
+            B.shape[1],
+            np.float32(beta),
+            data_ptr(C),
+            N,
+        )
+    else:
+        _DGEMM(
+            ROW_MAJOR,
+            ta,
+            tb,
+            M,
+            N,
+            K,
+            1.0,
+            data_ptr(A),
+            A.shape[1],
+            data_ptr(B),
+            B.shape[1],
+            float(beta),
+            data_ptr(C),
+            N,
+        )
+
+
+LIBRARY = _bind()

@@ -1,0 +1,97 @@
+"""kernels.blas.gemm against NumPy's matmul, and its fallback.
+
+gemm calls NumPy's own BLAS through an external symbol; where that library is
+not found, the symbol is bound to a compiled np.dot fallback. Both bindings are
+checked: the fallback in a fresh process with FASTMLP_NUMPY_BLAS=0.
+"""
+
+import os
+import subprocess
+import sys
+import textwrap
+
+import naive
+import numpy as np
+import pytest
+from fastmlp.kernels import blas
+from numba import njit
+
+SHAPES = [(1, 1, 1), (1, 7, 3), (5, 1, 4), (3, 6, 1), (17, 9, 33), (64, 200, 100)]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("trans_a", [False, True])
+@pytest.mark.parametrize("trans_b", [False, True])
+@pytest.mark.parametrize("shape", SHAPES)
+@pytest.mark.parametrize("beta", [0.0, 1.0, -0.5])
+def test_gemm_matches_matmul(dtype, trans_a, trans_b, shape, beta):
+    M, N, K = shape
+    rng = np.random.default_rng(M * 1000 + N * 10 + K)
+    A = rng.standard_normal((K, M) if trans_a else (M, K)).astype(dtype)
+    B = rng.standard_normal((N, K) if trans_b else (K, N)).astype(dtype)
+    C = rng.standard_normal((M, N)).astype(dtype)
+    expected = naive.gemm(A, trans_a, B, trans_b, beta, C)
+    blas.gemm(C, A, trans_a, B, trans_b, beta)
+    assert C.dtype == dtype
+    tol = 1e-5 if dtype == np.float32 else 1e-12
+    np.testing.assert_allclose(C, expected, rtol=tol, atol=tol * max(K, 1))
+
+
+def test_gemm_beta_zero_ignores_nan_in_output():
+    # beta = 0 means C is not read (as BLAS defines it): stale NaN in a
+    # workspace must not leak into the product.
+    A = np.ones((2, 3))
+    B = np.ones((3, 4))
+    C = np.full((2, 4), np.nan)
+    blas.gemm(C, A, False, B, False, 0.0)
+    np.testing.assert_array_equal(C, np.full((2, 4), 3.0))
+
+
+def test_gemm_on_views_of_a_flat_buffer():
+    # The kernels pass reshaped slices of one work buffer, as here.
+    rng = np.random.default_rng(1)
+    work = rng.standard_normal(200)
+
+    @njit
+    def run(work):
+        A = work[0:12].reshape((3, 4))
+        B = work[12:32].reshape((4, 5))
+        C = work[100:115].reshape((3, 5))
+        blas.gemm(C, A, False, B, False, 0.0)
+
+    A = work[0:12].reshape((3, 4)).copy()
+    B = work[12:32].reshape((4, 5)).copy()
+    run(work)
+    np.testing.assert_allclose(work[100:115].reshape((3, 5)), A @ B, rtol=1e-12)
+
+
+def test_bound_to_numpys_blas_where_bundled():
+    found = blas._numpy_openblas()
+    assert blas.LIBRARY == (None if found is None else found[0])
+
+
+def test_fallback_binding_gives_the_same_products():
+    code = textwrap.dedent(
+        """
+        import numpy as np
+        from fastmlp.kernels import blas
+        assert blas.LIBRARY is None, blas.LIBRARY
+        rng = np.random.default_rng(0)
+        for dtype in (np.float32, np.float64):
+            for ta in (False, True):
+                for tb in (False, True):
+                    A = rng.standard_normal((6, 4) if ta else (4, 6)).astype(dtype)
+                    B = rng.standard_normal((5, 6) if tb else (6, 5)).astype(dtype)
+                    C = rng.standard_normal((4, 5)).astype(dtype)
+                    want = (A.T if ta else A) @ (B.T if tb else B) + 0.5 * C
+                    blas.gemm(C, A, ta, B, tb, 0.5)
+                    np.testing.assert_allclose(C, want, rtol=1e-5)
+        print("ok")
+        """
+    )
+    env = dict(os.environ, FASTMLP_NUMPY_BLAS="0")
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "ok"
