@@ -42,6 +42,36 @@ def _orderable_labels(what, y=None):
         raise
 
 
+def _one_hot(label_binarizer, y):
+    """label_binarizer.transform(y) as a bool matrix.
+
+    For the common case, single-label y whose labels are all among the
+    binarizer's sorted ``classes_``, the indicator matrix is built directly from
+    a binary search: LabelBinarizer.transform re-derives the target type and
+    re-checks the labels, which costs more than a small network's whole fit.
+    Anything else (multilabel y, a single class, labels that do not match) goes
+    through the binarizer itself."""
+    classes = label_binarizer.classes_
+    kind = label_binarizer.y_type_
+    K = len(classes)
+    if y.ndim == 1 and (kind == "multiclass" or (kind == "binary" and K == 2)):
+        try:
+            pos = np.searchsorted(classes, y)
+        except TypeError:
+            pos = None
+        if pos is not None and pos.size == y.size:
+            ok = bool(np.all(pos < K)) and bool(
+                np.all(classes[np.minimum(pos, K - 1)] == y)
+            )
+            if ok:
+                if kind == "binary":
+                    return (pos == 1).reshape(-1, 1)
+                Y = np.zeros((y.shape[0], K), dtype=bool)
+                Y[np.arange(y.shape[0]), pos] = True
+                return Y
+    return label_binarizer.transform(y).astype(bool)
+
+
 _PARAMETERS_DOC = """\
     hidden_layer_sizes : array-like of shape(n_layers - 2,), default=(100,)
         The ith element represents the number of neurons in the ith hidden layer.
@@ -269,8 +299,7 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
                     "`y` has classes not in `self.classes_`. "
                     f"`self.classes_` has {self.classes_}. 'y' has {classes}."
                 )
-        y = self._label_binarizer.transform(y).astype(bool)
-        return X, y
+        return X, _one_hot(self._label_binarizer, y)
 
     @available_if(lambda est: est._check_solver())
     @_fit_context(prefer_skip_nested_validation=True)

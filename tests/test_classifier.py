@@ -299,3 +299,50 @@ def test_predict_paths_agree_on_a_wide_network():
     bad[1234, 5] = np.inf
     with pytest.raises(ValueError, match="NaN or infinity"):
         m.predict_proba(bad)
+
+
+@pytest.mark.parametrize(
+    "y",
+    [
+        np.array([2, 0, 1, 2, 1, 0, 0]),
+        np.array([5, 7, 7, 5]),
+        np.array([1.0, 3.0, 2.0, 1.0]),
+        np.array(["b", "a", "c", "a"]),
+        np.array(["no", "yes", "yes"], dtype=object),
+        np.array([True, False, True]),
+        np.array([-1, 1, 1, -1, 1]),
+    ],
+)
+def test_one_hot_matches_label_binarizer(y):
+    from sklearn.preprocessing import LabelBinarizer
+
+    from fastmlp._multilayer_perceptron import _one_hot
+
+    lb = LabelBinarizer().fit(y)
+    expected = lb.transform(y).astype(bool)
+    got = _one_hot(lb, y)
+    assert got.dtype == bool
+    np.testing.assert_array_equal(got, expected)
+    # A subset of the classes (partial_fit's later batches).
+    np.testing.assert_array_equal(
+        _one_hot(lb, y[:2]), lb.transform(y[:2]).astype(bool)
+    )
+
+
+def test_one_hot_falls_back_for_other_targets():
+    from sklearn.preprocessing import LabelBinarizer
+
+    from fastmlp._multilayer_perceptron import _one_hot
+
+    multilabel = np.array([[1, 0, 1], [0, 1, 1]])
+    lb = LabelBinarizer().fit(multilabel)
+    np.testing.assert_array_equal(_one_hot(lb, multilabel), multilabel.astype(bool))
+    single = LabelBinarizer().fit(np.array([3, 3, 3]))
+    np.testing.assert_array_equal(
+        _one_hot(single, np.array([3, 3])), single.transform([3, 3]).astype(bool)
+    )
+    # Labels outside classes_ are left to the binarizer (which ignores them).
+    lb = LabelBinarizer().fit(np.array([0, 1, 2]))
+    np.testing.assert_array_equal(
+        _one_hot(lb, np.array([0, 9, 2])), lb.transform([0, 9, 2]).astype(bool)
+    )
