@@ -20,47 +20,66 @@ _M = 397
 
 @njit(cache=True, nogil=True, error_model="numpy")
 def _mt_generate(key):
-    """Regenerate the 624 words (numpy's mt19937_gen)."""
-    upper = np.uint64(0x80000000)
-    lower = np.uint64(0x7FFFFFFF)
-    matrix_a = np.uint64(0x9908B0DF)
-    one = np.uint64(1)
-    for i in range(_N):
-        # Indices wrap: for i >= N - M the words read are this pass's new ones,
-        # exactly as in the reference loop.
-        y = (np.uint64(key[i]) & upper) | (np.uint64(key[(i + 1) % _N]) & lower)
-        v = np.uint64(key[(i + _M) % _N]) ^ (y >> one)
-        if y & one:
-            v ^= matrix_a
-        key[i] = np.uint32(v)
+    """Regenerate the 624 words (numpy's mt19937_gen), as three loops without
+    index wrapping so that each vectorizes: words [0, N-M) read old words only,
+    words [N-M, N-1) read words this pass already replaced, the last wraps."""
+    upper = np.uint32(0x80000000)
+    lower = np.uint32(0x7FFFFFFF)
+    matrix_a = np.uint32(0x9908B0DF)
+    one = np.uint32(1)
+    for i in range(_N - _M):
+        y = (key[i] & upper) | (key[i + 1] & lower)
+        key[i] = key[i + _M] ^ (y >> one) ^ ((y & one) * matrix_a)
+    for i in range(_N - _M, _N - 1):
+        y = (key[i] & upper) | (key[i + 1] & lower)
+        key[i] = key[i + _M - _N] ^ (y >> one) ^ ((y & one) * matrix_a)
+    y = (key[_N - 1] & upper) | (key[0] & lower)
+    key[_N - 1] = key[_M - 1] ^ (y >> one) ^ ((y & one) * matrix_a)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _temper(out, key):
+    """out = MT19937's tempering of every word of key (one vectorized pass)."""
+    for q in range(_N):
+        y = key[q]
+        y ^= y >> np.uint32(11)
+        y ^= (y << np.uint32(7)) & np.uint32(0x9D2C5680)
+        y ^= (y << np.uint32(15)) & np.uint32(0xEFC60000)
+        y ^= y >> np.uint32(18)
+        out[q] = y
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
 def shuffle(x, key, pos):
     """x[:] shuffled in place as RandomState.shuffle(x) does (1-D x, len < 2**32).
 
-    Fisher-Yates from the end, j drawn by random_interval(i); the draw is written
-    out here so that the generator's position stays in a register."""
+    Fisher-Yates from the end, j drawn by random_interval(i): the next 32-bit
+    output masked to the bit length of i, redrawn while above i. The outputs of
+    the current block of 624 words are tempered in one pass up front."""
+    n = x.shape[0]
+    if n < 2:
+        return
+    out = np.empty(_N, dtype=np.uint32)
+    _temper(out, key)
     p = pos[0]
-    for i in range(x.shape[0] - 1, 0, -1):
-        m = np.uint64(i)
-        mask = m
-        mask |= mask >> np.uint64(1)
-        mask |= mask >> np.uint64(2)
-        mask |= mask >> np.uint64(4)
-        mask |= mask >> np.uint64(8)
-        mask |= mask >> np.uint64(16)
+    mask = np.uint32(n - 1)
+    mask |= mask >> np.uint32(1)
+    mask |= mask >> np.uint32(2)
+    mask |= mask >> np.uint32(4)
+    mask |= mask >> np.uint32(8)
+    mask |= mask >> np.uint32(16)
+    for i in range(n - 1, 0, -1):
+        m = np.uint32(i)
+        # The mask is the smallest 2^b - 1 >= i: halve it as i drops below.
+        while (mask >> np.uint32(1)) >= m:
+            mask >>= np.uint32(1)
         while True:
             if p == _N:
                 _mt_generate(key)
+                _temper(out, key)
                 p = 0
-            y = np.uint64(key[p])
+            value = out[p] & mask
             p += 1
-            y ^= y >> np.uint64(11)
-            y ^= (y << np.uint64(7)) & np.uint64(0x9D2C5680)
-            y ^= (y << np.uint64(15)) & np.uint64(0xEFC60000)
-            y ^= y >> np.uint64(18)
-            value = y & mask
             if value <= m:
                 break
         j = np.int64(value)

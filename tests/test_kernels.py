@@ -955,7 +955,7 @@ def test_predict_forward_csr(rng, parallel, dtype):
 
 
 @pytest.mark.parametrize("seed", [0, 1, 12345])
-@pytest.mark.parametrize("n", [0, 1, 2, 3, 17, 342, 1000, 5000])
+@pytest.mark.parametrize("n", [0, 1, 2, 3, 4, 5, 17, 65, 342, 624, 1000, 1025, 5000])
 def test_mt_shuffle_matches_randomstate(seed, n):
     from fastmlp.kernels.rng import shuffle
 
