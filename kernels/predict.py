@@ -23,6 +23,7 @@ import numpy as np
 from numba import njit, prange
 
 from .activations import activation_forward
+from .blas import gemm
 from .dense import dense_forward, dense_forward_blas, dense_forward_rows
 from .losses import output_forward, output_forward_rows
 from .sparse import sparse_rows_forward
@@ -39,26 +40,39 @@ def _forward_rows(out, X, r0, B, params, units, act, out_act, buf_a, buf_b, blas
     L = units.shape[0] - 1
     n_features = units[0]
     bad = 0
-    A = buf_a[: B * n_features].reshape((B, n_features))
-    for i in range(B):
-        for k in range(n_features):
-            v = X[r0 + i, k]
-            if not np.isfinite(v):
-                bad += 1
-            A[i, k] = v
+    # A wide first layer multiplies X's rows where they lie (C order, as the
+    # API layer passes X); otherwise the rows are copied into the scratch.
+    direct = X.flags.c_contiguous and n_features * units[1] >= blas_min
+    direct = direct and B >= ROWS_MAX
+    if direct:
+        for i in range(B):
+            for k in range(n_features):
+                if not np.isfinite(X[r0 + i, k]):
+                    bad += 1
+    else:
+        A = buf_a[: B * n_features].reshape((B, n_features))
+        for i in range(B):
+            for k in range(n_features):
+                v = X[r0 + i, k]
+                if not np.isfinite(v):
+                    bad += 1
+                A[i, k] = v
     p_off = 0
     src = buf_a
     dst = buf_b
     for l in range(L):
         fi = units[l]
         fo = units[l + 1]
-        A = src[: B * fi].reshape((B, fi))
+        if l == 0 and direct:
+            A = X[r0 : r0 + B]
+        else:
+            A = src[: B * fi].reshape((B, fi))
         Z = dst[: B * fo].reshape((B, fo))
         W = params[p_off : p_off + fi * fo].reshape((fi, fo))
         b = params[p_off + fi * fo : p_off + fi * fo + fo]
         a_l = act if l < L - 1 else 0
         if fi * fo >= blas_min and B >= ROWS_MAX:
-            np.dot(A, W, Z)
+            gemm(Z, A, False, W, False, 0.0)
             for i in range(B):
                 row = Z[i]
                 for j in range(fo):
