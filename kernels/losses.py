@@ -18,6 +18,7 @@ import numpy as np
 from numba import njit
 
 from ._config import FASTMATH
+from .vmath import exp, log
 
 OUT_IDENTITY = 0
 OUT_LOGISTIC = 1
@@ -26,33 +27,48 @@ OUT_EXP = 3
 
 
 @njit(cache=True, nogil=True, error_model="numpy", fastmath=FASTMATH)
-def output_forward(z, out_act, K, B):
-    """z = out_act(z) in place, z of shape (K, B)."""
+def output_forward(z, out_act, K, B, scratch):
+    """z = out_act(z) in place, z of shape (K, B).
+
+    scratch: room for 2 * B values of z's dtype, overwritten by the softmax (the
+    per-sample max and sum), unused otherwise. Every loop runs over the B
+    samples, contiguous, so that the exps vectorize.
+    """
     one = z.dtype.type(1.0)
     if out_act == OUT_LOGISTIC:
+        # exp(-x) may overflow to inf for x << 0; 1 / (1 + inf) is exactly 0.
         for j in range(K):
             r = z[j]
             for i in range(B):
-                r[i] = one / (one + np.exp(-r[i]))
+                r[i] = one / (one + exp(-r[i]))
     elif out_act == OUT_EXP:
         for j in range(K):
             r = z[j]
             for i in range(B):
-                r[i] = np.exp(r[i])
+                r[i] = exp(r[i])
     elif out_act == OUT_SOFTMAX:
-        # exp(z - max z) / sum: never overflows.
+        # exp(z - max z) / sum per sample: never overflows.
+        m = scratch[:B]
+        s = scratch[B : 2 * B]
+        r = z[0]
         for i in range(B):
-            m = z[0, i]
-            for j in range(1, K):
-                if z[j, i] > m:
-                    m = z[j, i]
-            s = z.dtype.type(0.0)
-            for j in range(K):
-                e = np.exp(z[j, i] - m)
-                z[j, i] = e
-                s += e
-            for j in range(K):
-                z[j, i] /= s
+            m[i] = r[i]
+            s[i] = 0.0
+        for j in range(1, K):
+            r = z[j]
+            for i in range(B):
+                if r[i] > m[i]:
+                    m[i] = r[i]
+        for j in range(K):
+            r = z[j]
+            for i in range(B):
+                e = exp(r[i] - m[i])
+                r[i] = e
+                s[i] += e
+        for j in range(K):
+            r = z[j]
+            for i in range(B):
+                r[i] /= s[i]
 
 
 @njit(cache=True, nogil=True, error_model="numpy", fastmath=FASTMATH)
@@ -63,10 +79,10 @@ def output_forward_rows(z, out_act, K, B):
         r = z[i]
         if out_act == OUT_LOGISTIC:
             for j in range(K):
-                r[j] = one / (one + np.exp(-r[j]))
+                r[j] = one / (one + exp(-r[j]))
         elif out_act == OUT_EXP:
             for j in range(K):
-                r[j] = np.exp(r[j])
+                r[j] = exp(r[j])
         elif out_act == OUT_SOFTMAX:
             m = r[0]
             for j in range(1, K):
@@ -74,7 +90,7 @@ def output_forward_rows(z, out_act, K, B):
                     m = r[j]
             s = z.dtype.type(0.0)
             for j in range(K):
-                e = np.exp(r[j] - m)
+                e = exp(r[j] - m)
                 r[j] = e
                 s += e
             for j in range(K):
@@ -89,41 +105,60 @@ def _xlogy(x, y):
     return x * math.log(y)
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
-def output_loss_backward(delta, z, Y, sw, idx, start, out_act, K, B):
+@njit(cache=True, nogil=True, error_model="numpy", fastmath=FASTMATH)
+def output_loss_backward(delta, z, Y, sw, idx, start, out_act, K, B, scratch):
     """Output activation, loss and gradient for one batch.
 
     On return z holds the output activation p, delta[j, i] = (p - y) * sw and
     the result is the weighted loss *sum* over the batch (float64): divide by
     the batch's weight sum for scikit-learn's mean loss. Log arguments are
-    clipped to [eps, 1 - eps] as scikit-learn clips them.
+    clipped to [eps, 1 - eps] as scikit-learn clips them. scratch: room for
+    2 * B values of z's dtype (see output_forward).
+
+    The loops run class by class over the samples. With the log arguments
+    clipped, y * log(p) is finite, so it equals scikit-learn's xlogy(y, p) (0
+    where y == 0) without a branch, and the loops vectorize.
     """
-    output_forward(z, out_act, K, B)
+    output_forward(z, out_act, K, B, scratch)
     eps = np.finfo(z.dtype).eps
     lo = float(eps)
     hi = 1.0 - lo
-    total = 0.0
+    # The scratch is free again: the batch's weights and, class by class, its
+    # targets are gathered there, so that the loops below read contiguous runs.
+    w_b = scratch[:B]
+    y_b = scratch[B : 2 * B]
     for i in range(B):
-        r = idx[start + i]
-        w = sw[r]
-        li = 0.0
-        for j in range(K):
-            p = z[j, i]
-            y = Y[r, j]
-            delta[j, i] = (p - y) * w
-            pf = float(p)
-            yf = float(y)
-            if out_act == OUT_IDENTITY:
-                li += (yf - pf) * (yf - pf)
-            elif out_act == OUT_SOFTMAX:
-                pc = min(max(pf, lo), hi)
-                li -= _xlogy(yf, pc)
-            elif out_act == OUT_LOGISTIC:
-                pc = min(max(pf, lo), hi)
-                li -= _xlogy(yf, pc) + _xlogy(1.0 - yf, 1.0 - pc)
-            else:  # OUT_EXP: half Poisson deviance
-                li += _xlogy(yf, yf / pf) - yf + pf
+        w_b[i] = sw[idx[start + i]]
+    total = 0.0
+    for j in range(K):
+        for i in range(B):
+            y_b[i] = Y[idx[start + i], j]
+        p_j = z[j]
+        d_j = delta[j]
+        acc = 0.0
         if out_act == OUT_IDENTITY:
-            li *= 0.5 / K
-        total += float(w) * li
+            for i in range(B):
+                d_j[i] = (p_j[i] - y_b[i]) * w_b[i]
+                e = float(y_b[i]) - float(p_j[i])
+                acc += float(w_b[i]) * (e * e)
+        elif out_act == OUT_SOFTMAX:
+            for i in range(B):
+                d_j[i] = (p_j[i] - y_b[i]) * w_b[i]
+                pc = min(max(float(p_j[i]), lo), hi)
+                acc -= float(w_b[i]) * (float(y_b[i]) * log(pc))
+        elif out_act == OUT_LOGISTIC:
+            for i in range(B):
+                d_j[i] = (p_j[i] - y_b[i]) * w_b[i]
+                pc = min(max(float(p_j[i]), lo), hi)
+                y = float(y_b[i])
+                acc -= float(w_b[i]) * (y * log(pc) + (1.0 - y) * log(1.0 - pc))
+        else:  # OUT_EXP: half Poisson deviance
+            for i in range(B):
+                d_j[i] = (p_j[i] - y_b[i]) * w_b[i]
+                pf = float(p_j[i])
+                y = float(y_b[i])
+                acc += float(w_b[i]) * (_xlogy(y, y / pf) - y + pf)
+        total += acc
+    if out_act == OUT_IDENTITY:
+        total *= 0.5 / K
     return total

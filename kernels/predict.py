@@ -148,7 +148,7 @@ def _forward_block(
         src, dst = dst, src
     K = units[L]
     Z = src[: K * B].reshape((K, B))
-    output_forward(Z, out_act, K, B)
+    output_forward(Z, out_act, K, B, dst)  # dst is free: its scratch
     for i in range(B):
         for j in range(K):
             out[r0 + i, j] = Z[j, i]
@@ -157,7 +157,9 @@ def _forward_block(
 
 @njit(cache=True, nogil=True, error_model="numpy")
 def _max_width(units):
-    width = 0
+    """The widest layer, and at least 2: a buffer of width * B values also
+    holds the 2 * B of scratch of the output softmax."""
+    width = 2
     for l in range(units.shape[0]):
         width = max(width, units[l])
     return width

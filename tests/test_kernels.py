@@ -397,8 +397,10 @@ def test_output_forward(rng, out, shape, dtype):
         K = 2
     z = (3 * rng.standard_normal((K, B))).astype(dtype)
     want = output_activation(f64(z).T, OUTS[out]).T
-    output_forward(z, out, K, B)
+    scratch = np.full(2 * B + 3, np.nan, dtype=dtype)
+    output_forward(z, out, K, B, scratch)
     assert_close(z, want, dtype)
+    assert np.isnan(scratch[2 * B :]).all()  # nothing past 2 * B is touched
     if out == OUT_SOFTMAX:
         assert_close(z.sum(axis=0), np.ones(B), dtype)
 
@@ -423,7 +425,9 @@ def test_output_loss_backward(rng, out, shape, mode, dtype):
     y, w = f64(Y[rows]), f64(sw[rows])
     per = w * per_sample_loss(y, P, OUTS[out], eps=np.finfo(dtype).eps)
 
-    total = output_loss_backward(delta, z, Y, sw, idx, start, out, K, B)
+    scratch = np.full(2 * B + 3, np.nan, dtype=dtype)
+    total = output_loss_backward(delta, z, Y, sw, idx, start, out, K, B, scratch)
+    assert np.isnan(scratch[2 * B :]).all()
     assert isinstance(total, float)
     assert_close(z, P.T, dtype)
     assert_close(delta, ((P - y) * w[:, None]).T, dtype)
@@ -432,13 +436,35 @@ def test_output_loss_backward(rng, out, shape, mode, dtype):
     )
 
 
+@out_ids
+@dtype_ids
+def test_nan_logit_gives_nan_loss(rng, out, dtype):
+    # Training stops on a non-finite batch loss: a NaN logit must reach it,
+    # through the clipping and whatever the targets are. Only its sample's
+    # outputs turn NaN.
+    K, B, n = 3, 19, 19
+    z = (2 * rng.standard_normal((K, B))).astype(dtype)
+    z[1, 11] = np.nan
+    Y = make_targets(rng, n, K, out, dtype)
+    sw = np.ones(n, dtype=dtype)
+    idx = np.arange(n, dtype=np.int64)
+    delta = np.empty((K, B), dtype=dtype)
+    scratch = np.empty(2 * B, dtype=dtype)
+    total = output_loss_backward(delta, z, Y, sw, idx, 0, out, K, B, scratch)
+    assert np.isnan(total)
+    nan_at = np.isnan(z)
+    assert nan_at[1, 11] and not nan_at[:, np.arange(B) != 11].any()
+    if out == OUT_SOFTMAX:
+        assert nan_at[:, 11].all()
+
+
 @pytest.mark.parametrize("big", [80.0, 1e4, 1e30])
 @dtype_ids
 def test_large_logits_do_not_overflow(big, dtype):
     z = np.array([[big, -big, 0.0], [-big, big, 0.0], [0.0, 0.0, big]], dtype=dtype)
     for out in (OUT_LOGISTIC, OUT_SOFTMAX):
         p = z.copy()
-        output_forward(p, out, 3, 3)
+        output_forward(p, out, 3, 3, np.empty(6, dtype=dtype))
         assert np.all(np.isfinite(p)), out
         assert np.all((p >= 0) & (p <= 1)), out
         if out == OUT_SOFTMAX:
@@ -463,7 +489,9 @@ def test_loss_clips_probabilities(out, dtype):
     sw = np.array([2.0, 0.5], dtype=dtype)
     idx = np.arange(2, dtype=np.int64)
     delta = np.empty((2, 2), dtype=dtype)
-    total = output_loss_backward(delta, z, Y, sw, idx, 0, out, 2, 2)
+    total = output_loss_backward(
+        delta, z, Y, sw, idx, 0, out, 2, 2, np.empty(4, dtype=dtype)
+    )
     eps = float(np.finfo(dtype).eps)
     wrong, right = -np.log(eps), -np.log1p(-eps)
     if out == OUT_LOGISTIC:  # both outputs count
