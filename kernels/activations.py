@@ -6,6 +6,7 @@ import numpy as np
 from numba import njit
 
 from ._config import FASTMATH
+from .vmath import exp
 
 ACT_IDENTITY = 0
 ACT_RELU = 1
@@ -28,7 +29,7 @@ def activation_forward(z, n, act):
     elif act == ACT_LOGISTIC:
         # exp(-x) may overflow to inf for x << 0; 1 / (1 + inf) is exactly 0.
         for i in range(n):
-            z[i] = one / (one + np.exp(-z[i]))
+            z[i] = one / (one + exp(-z[i]))
 
 
 @njit(cache=True, nogil=True, error_model="numpy", fastmath=FASTMATH)
