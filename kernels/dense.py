@@ -9,7 +9,6 @@ bias and activation fused, best for narrow layers) and one that hands the
 GEMM to BLAS through ``blas.gemm`` (best for wide layers). The caller picks.
 """
 
-import numpy as np
 from numba import njit
 
 from ._config import FASTMATH

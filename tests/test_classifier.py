@@ -324,9 +324,7 @@ def test_one_hot_matches_label_binarizer(y):
     assert got.dtype == bool
     np.testing.assert_array_equal(got, expected)
     # A subset of the classes (partial_fit's later batches).
-    np.testing.assert_array_equal(
-        _one_hot(lb, y[:2]), lb.transform(y[:2]).astype(bool)
-    )
+    np.testing.assert_array_equal(_one_hot(lb, y[:2]), lb.transform(y[:2]).astype(bool))
 
 
 def test_one_hot_falls_back_for_other_targets():
