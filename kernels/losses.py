@@ -65,10 +65,14 @@ def output_forward(z, out_act, K, B, scratch):
                 e = exp(r[i] - m[i])
                 r[i] = e
                 s[i] += e
+        # One division per sample, then products (divisions cost several
+        # multiplications each).
+        for i in range(B):
+            s[i] = one / s[i]
         for j in range(K):
             r = z[j]
             for i in range(B):
-                r[i] /= s[i]
+                r[i] *= s[i]
 
 
 @njit(cache=True, nogil=True, error_model="numpy", fastmath=FASTMATH)
