@@ -99,7 +99,7 @@ def watch_training_input(X):
     """Wrap the training kernels so that each call records whether an array of
     X's shape among its arguments is the mapping itself."""
     seen = []
-    for name in ("train_epochs", "train_epoch"):
+    for name in ("fit_epochs",):
         kernel = getattr(fastmlp.kernels, name)
 
         def wrapped(*args, _kernel=kernel):

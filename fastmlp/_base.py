@@ -592,10 +592,9 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         out_act = OUT_ACTIVATIONS[self.out_activation_]
         rng = self._random_state
         sparse, Xk = _as_kernel_input(X, params.dtype)
-        if sparse:
-            kernel, x_args = kernels.train_epoch_csr, Xk
-        else:
-            kernel, x_args = kernels.train_epoch, (Xk,)
+        # kernels.fit_epochs takes a dense X, or the three CSR arrays, the other
+        # input being None.
+        x_args = (None, *Xk) if sparse else (Xk, None, None, None)
         head = (params, grads, state_a, state_b, work)
         tail = (Y, sw, sample_idx, units, act, out_act, batch_size, opt.code)
 
@@ -609,12 +608,17 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         ):
             # Every decision between epochs is arithmetic: run many epochs per
             # compiled call, the shuffles drawn from the same Mersenne Twister.
-            x_args = (*Xk,) if sparse else (Xk,)
-            multi = kernels.train_epochs_csr if sparse else kernels.train_epochs
-            self._run_compiled_epochs(
-                multi, head, x_args, tail, opt, mt_state, n_samples
-            )
+            self._run_compiled_epochs(head, x_args, tail, opt, mt_state, n_samples)
             return
+
+        # One epoch per call: the shuffle (any RandomState), the stopping rules
+        # and the schedule stay here, so fit_epochs gets no shuffle and a rule
+        # that never stops.
+        ctrl_f = np.empty(6)
+        ctrl_i = np.zeros(5, dtype=np.int64)
+        no_key = np.empty(0, dtype=np.uint32)
+        no_pos = np.zeros(1, dtype=np.int64)
+        one_loss = np.empty(1)
 
         try:
             self.n_iter_ = 0
@@ -624,9 +628,22 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
                     # sklearn.utils.shuffle(sample_idx, random_state=rng).
                     rng.shuffle(sample_idx)
                 hyper = opt.hyperparameters(self.alpha)
-                accumulated_loss, t = kernel(
-                    *head, *x_args, *tail, hyper, opt.t, BLAS_MIN_WEIGHTS
+                ctrl_f[:] = (hyper[0], hyper[0], 0.0, 0.0, np.inf, np.inf)
+                ctrl_i[0] = opt.t
+                _, _, accumulated_loss = kernels.fit_epochs(
+                    *head,
+                    *x_args,
+                    *tail,
+                    hyper,
+                    ctrl_f,
+                    ctrl_i,
+                    no_key,
+                    no_pos,
+                    one_loss,
+                    1,
+                    BLAS_MIN_WEIGHTS,
                 )
+                t = int(ctrl_i[0])
                 if t < 0:
                     raise FitDivergedError(
                         "The loss became non-finite in epoch %d (batch %d): the fit "
@@ -685,8 +702,8 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
             params[...] = self._best_params
             self._best_params = params
 
-    def _run_compiled_epochs(self, multi, head, x_args, tail, opt, mt_state, n):
-        """max_iter epochs through kernels.train_epochs, in calls of about
+    def _run_compiled_epochs(self, head, x_args, tail, opt, mt_state, n):
+        """max_iter epochs through kernels.fit_epochs, in calls of about
         EPOCH_CALL_SECONDS each (so that Ctrl-C is seen between calls)."""
         rng = self._random_state
         is_sgd = opt.code == kernels.SOLVER_SGD
@@ -726,7 +743,7 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
             while self.n_iter_ < self.max_iter:
                 chunk = min(chunk, self.max_iter - self.n_iter_)
                 t0 = time.perf_counter()
-                done, status = multi(
+                done, status, _ = kernels.fit_epochs(
                     *head,
                     *x_args,
                     *tail,
@@ -885,25 +902,23 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         # on top of each other.
         parallel = parallel and _PARALLEL_PREDICT.acquire(blocking=False)
         try:
-            if sparse:
-                bad = kernels.predict_forward_csr(
+            # A dense X, or the three CSR arrays, the other input being None.
+            x_args = (None, *Xk) if sparse else (Xk, None, None, None)
+            if parallel:
+                bad = kernels.predict_parallel(
+                    out, *x_args, n, params, units, act, out_act, block
+                )
+            else:
+                bad = kernels.predict_serial(
                     out,
-                    *Xk,
+                    *x_args,
+                    n,
                     params,
                     units,
                     act,
                     out_act,
                     block,
-                    parallel,
                     BLAS_MIN_WEIGHTS,
-                )
-            elif parallel:
-                bad = kernels.predict_forward_parallel(
-                    out, Xk, params, units, act, out_act, block
-                )
-            else:
-                bad = kernels.predict_forward(
-                    out, Xk, params, units, act, out_act, block, BLAS_MIN_WEIGHTS
                 )
         finally:
             if parallel:

@@ -37,12 +37,19 @@ from .losses import (
     output_loss_backward,
 )
 from .optimizers import SOLVER_ADAM, SOLVER_SGD, adam_update, sgd_update
-from .predict import predict_forward, predict_forward_csr, predict_forward_parallel
+from .predict import (
+    predict_forward,
+    predict_forward_csr,
+    predict_forward_parallel,
+    predict_parallel,
+    predict_serial,
+)
 from .sparse import sparse_dense_backward, sparse_dense_forward, sparse_rows_forward
 from .train import (
     DIVERGED,
     RAN_ALL,
     STOPPED,
+    fit_epochs,
     forward_backward,
     forward_backward_csr,
     param_layout_size,
@@ -75,6 +82,7 @@ __all__ = [
     "dense_forward",
     "dense_forward_blas",
     "dense_forward_rows",
+    "fit_epochs",
     "forward_backward",
     "forward_backward_csr",
     "output_forward",
@@ -83,6 +91,8 @@ __all__ = [
     "predict_forward",
     "predict_forward_csr",
     "predict_forward_parallel",
+    "predict_parallel",
+    "predict_serial",
     "sgd_update",
     "sparse_dense_backward",
     "sparse_dense_forward",

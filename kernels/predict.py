@@ -2,16 +2,21 @@
 
 Rows are processed in blocks, in one of three ways chosen by the caller:
 
-- ``predict_forward`` with a network that has a layer of at least ``blas_min``
+- ``predict_serial`` with a network that has a layer of at least ``blas_min``
   weights: sample-major blocks, whose wide layers are one BLAS GEMM each on the
   block as it lies in memory (BLAS brings its own threads);
-- ``predict_forward`` otherwise: blocks transposed to feature-major and pushed
+- ``predict_serial`` otherwise: blocks transposed to feature-major and pushed
   through the hand-written loops, which vectorize over the rows; blocks of fewer
   than ROWS_MAX rows (single-row latency) stay sample-major and vectorize over
   the units;
-- ``predict_forward_parallel``: feature-major row blocks spread over the threads
+- ``predict_parallel``: feature-major row blocks spread over the threads
   with prange, hand-written layers only (no BLAS call inside a prange: no nested
   thread pools).
+
+Both take either a dense X or the three arrays of a CSR matrix, the other input
+being None (Numba then compiles each flavour without the other's code); the
+estimators call them directly, and predict_forward, predict_forward_parallel and
+predict_forward_csr are thin wrappers for the kernel tests.
 
 A CSR input goes through the sparse first-layer kernel instead.
 
@@ -98,7 +103,6 @@ def _forward_block(
     Xp,
     Xi,
     Xd,
-    sparse,
     r0,
     B,
     params,
@@ -110,16 +114,19 @@ def _forward_block(
     blas_min,
 ):
     """Forward rows r0:r0 + B into out[r0:r0 + B], using two scratch buffers.
+    X dense and Xp, Xi, Xd None, or X None and (Xp, Xi, Xd) CSR.
 
     Returns the number of non-finite values met in X's rows (CSR: its data)."""
     L = units.shape[0] - 1
     n_features = units[0]
     bad = 0
-    if sparse:
+    # Each flavour's code sits under a test of its own input for None, which
+    # Numba prunes in the other flavour.
+    if Xp is not None:
         for p in range(Xp[r0], Xp[r0 + B]):
             if not np.isfinite(Xd[p]):
                 bad += 1
-    else:
+    if X is not None:
         A = buf_a[: n_features * B].reshape((n_features, B))
         for i in range(B):
             for k in range(n_features):
@@ -138,7 +145,7 @@ def _forward_block(
         W = params[p_off : p_off + fi * fo].reshape((fi, fo))
         b = params[p_off + fi * fo : p_off + fi * fo + fo]
         a_l = act if l < L - 1 else 0
-        if l == 0 and sparse:
+        if Xp is not None and l == 0:
             sparse_rows_forward(Z, Xp, Xi, Xd, r0, W, b, a_l, fi, fo, B)
         elif fi * fo >= blas_min:
             dense_forward_blas(Z, A, W, b, a_l, fi, fo, B)
@@ -166,9 +173,12 @@ def _max_width(units):
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def _predict_serial(
-    out, X, Xp, Xi, Xd, sparse, n, params, units, act, out_act, block, blas_min
-):
+def predict_serial(out, X, Xp, Xi, Xd, n, params, units, act, out_act, block, blas_min):
+    """Forward pass of n rows, serially, in blocks of ``block`` rows; layers with
+    fan_in * fan_out >= blas_min use BLAS. X dense and Xp, Xi, Xd None, or X None
+    and (Xp, Xi, Xd) CSR: each flavour compiles without the other's code.
+
+    Returns the number of non-finite values in X."""
     width = _max_width(units)
     cap = min(block, n)
     buf_a = np.empty(width * cap, dtype=params.dtype)
@@ -178,11 +188,11 @@ def _predict_serial(
     rows = False
     for l in range(units.shape[0] - 1):
         if units[l] * units[l + 1] >= blas_min:
-            rows = not sparse
+            rows = True
     bad = 0
     for r0 in range(0, n, block):
         B = min(block, n - r0)
-        if (B < ROWS_MAX or rows) and not sparse:
+        if X is not None and (B < ROWS_MAX or rows):
             bad += _forward_rows(
                 out, X, r0, B, params, units, act, out_act, buf_a, buf_b, blas_min
             )
@@ -193,7 +203,6 @@ def _predict_serial(
                 Xp,
                 Xi,
                 Xd,
-                sparse,
                 r0,
                 B,
                 params,
@@ -208,9 +217,10 @@ def _predict_serial(
 
 
 @njit(cache=True, nogil=True, error_model="numpy", parallel=True)
-def _predict_parallel(
-    out, X, Xp, Xi, Xd, sparse, n, params, units, act, out_act, block
-):
+def predict_parallel(out, X, Xp, Xi, Xd, n, params, units, act, out_act, block):
+    """predict_serial's blocks spread over the threads with prange, hand-written
+    layers only (no BLAS call inside a prange). Returns the number of non-finite
+    values in X."""
     width = _max_width(units)
     n_blocks = (n + block - 1) // block
     no_blas = np.iinfo(np.int64).max  # never a BLAS call inside prange
@@ -226,7 +236,6 @@ def _predict_parallel(
             Xp,
             Xi,
             Xd,
-            sparse,
             r0,
             B,
             params,
@@ -242,18 +251,13 @@ def _predict_parallel(
 
 @njit(cache=True, nogil=True, error_model="numpy")
 def predict_forward(out, X, params, units, act, out_act, block, blas_min):
-    """Serial forward pass; layers with fan_in * fan_out >= blas_min use BLAS.
-
-    Returns the number of non-finite values in X."""
-    no_i = np.empty(0, dtype=np.int64)
-    no_d = np.empty(0, dtype=params.dtype)
-    return _predict_serial(
+    """predict_serial for a dense X."""
+    return predict_serial(
         out,
         X,
-        no_i,
-        no_i,
-        no_d,
-        False,
+        None,
+        None,
+        None,
         X.shape[0],
         params,
         units,
@@ -266,13 +270,9 @@ def predict_forward(out, X, params, units, act, out_act, block, blas_min):
 
 @njit(cache=True, nogil=True, error_model="numpy")
 def predict_forward_parallel(out, X, params, units, act, out_act, block):
-    """Forward pass with row blocks spread over the threads (prange).
-
-    Returns the number of non-finite values in X."""
-    no_i = np.empty(0, dtype=np.int64)
-    no_d = np.empty(0, dtype=params.dtype)
-    return _predict_parallel(
-        out, X, no_i, no_i, no_d, False, X.shape[0], params, units, act, out_act, block
+    """predict_parallel for a dense X."""
+    return predict_parallel(
+        out, X, None, None, None, X.shape[0], params, units, act, out_act, block
     )
 
 
@@ -280,15 +280,13 @@ def predict_forward_parallel(out, X, params, units, act, out_act, block):
 def predict_forward_csr(
     out, Xp, Xi, Xd, params, units, act, out_act, block, parallel, blas_min
 ):
-    """Forward pass of a CSR input (indptr, indices, data), serial or in parallel.
-
-    Returns the number of non-finite values in the data."""
-    no_x = np.empty((0, units[0]), dtype=params.dtype)
+    """predict_serial or predict_parallel for a CSR input (indptr, indices,
+    data). Returns the number of non-finite values in the data."""
     n = Xp.shape[0] - 1
     if parallel:
-        return _predict_parallel(
-            out, no_x, Xp, Xi, Xd, True, n, params, units, act, out_act, block
+        return predict_parallel(
+            out, None, Xp, Xi, Xd, n, params, units, act, out_act, block
         )
-    return _predict_serial(
-        out, no_x, Xp, Xi, Xd, True, n, params, units, act, out_act, block, blas_min
+    return predict_serial(
+        out, None, Xp, Xi, Xd, n, params, units, act, out_act, block, blas_min
     )

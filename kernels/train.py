@@ -11,9 +11,13 @@ A_0 is the batch of input rows gathered by index (the rows are never copied
 anywhere else), A_L the output layer's activation. With a sparse (CSR) input,
 A_0 is not used: the first layer reads the nonzeros directly.
 
-Each entry point comes in a dense and a CSR flavour that share one core; the
-core takes both a dense X and the three CSR arrays, and ``sparse`` says which
-one is real (the other is an empty placeholder).
+``fit_epochs`` is the training kernel: the estimators call it for every
+stochastic fit, many epochs per call or one (when Python does the per-epoch
+work: verbose output, early stopping, partial_fit). It takes either a dense X or
+the three arrays of a CSR matrix, the other input being None, so that Numba
+compiles each flavour without the other's code. The other entry points
+(forward_backward, train_epoch, train_epochs, each with a _csr twin) are thin
+wrappers over the same cores, for the kernel tests.
 """
 
 import numpy as np
@@ -71,7 +75,6 @@ def _forward_backward(
     Xp,
     Xi,
     Xd,
-    sparse,
     Y,
     sw,
     idx,
@@ -84,11 +87,13 @@ def _forward_backward(
     alpha,
     blas_min,
 ):
-    """The core of forward_backward; X dense, or (Xp, Xi, Xd) CSR when sparse."""
+    """The core of forward_backward: X a dense matrix and Xp, Xi, Xd None, or X
+    None and (Xp, Xi, Xd) a CSR matrix. The branches of the None input are
+    pruned when Numba compiles each flavour."""
     L = units.shape[0] - 1
     n_features = units[0]
 
-    if not sparse:
+    if X is not None:
         # Gather the batch, feature-major: A0[k, i] = X[idx[start + i], k].
         A0 = work[: n_features * B].reshape((n_features, B))
         for i in range(B):
@@ -114,7 +119,7 @@ def _forward_backward(
         l2 += _sum_squares(params, p_off, fi * fo)
         # The output layer's activation is applied together with the loss.
         a_l = act if l < L - 1 else 0
-        if l == 0 and sparse:
+        if Xp is not None and l == 0:
             sparse_dense_forward(Z, Xp, Xi, Xd, idx, start, W, b, a_l, fi, fo, B)
         elif fi * fo >= blas_min:
             dense_forward_blas(Z, A, W, b, a_l, fi, fo, B)
@@ -149,7 +154,7 @@ def _forward_backward(
         W = params[p_off : p_off + fi * fo].reshape((fi, fo))
         dW = grads[p_off : p_off + fi * fo].reshape((fi, fo))
         db = grads[p_off + fi * fo : p_off + fi * fo + fo]
-        if l == 0 and sparse:
+        if Xp is not None and l == 0:
             sparse_dense_backward(
                 dW, db, D, Xp, Xi, Xd, idx, start, W, alpha, sw_sum, fi, fo, B
             )
@@ -188,17 +193,14 @@ def forward_backward(
     alpha / 2 * ||W||^2 / sum(sw)). A layer goes through BLAS when
     fan_in * fan_out >= blas_min.
     """
-    no_i = np.empty(0, dtype=np.int64)
-    no_d = np.empty(0, dtype=params.dtype)
     return _forward_backward(
         grads,
         work,
         params,
         X,
-        no_i,
-        no_i,
-        no_d,
-        False,
+        None,
+        None,
+        None,
         Y,
         sw,
         idx,
@@ -235,16 +237,14 @@ def forward_backward_csr(
     blas_min,
 ):
     """forward_backward for a CSR input given as (indptr, indices, data)."""
-    no_x = np.empty((0, n_features), dtype=params.dtype)
     return _forward_backward(
         grads,
         work,
         params,
-        no_x,
+        None,
         Xp,
         Xi,
         Xd,
-        True,
         Y,
         sw,
         idx,
@@ -259,8 +259,19 @@ def forward_backward_csr(
     )
 
 
+# Learning-rate schedules of the SGD solver (Adam has none).
+SCHEDULE_CONSTANT = 0
+SCHEDULE_INVSCALING = 1
+SCHEDULE_ADAPTIVE = 2
+
+# What ended a run of fit_epochs.
+RAN_ALL = 0
+STOPPED = 1
+DIVERGED = 2
+
+
 @njit(cache=True, nogil=True, error_model="numpy")
-def _train_epoch(
+def fit_epochs(
     params,
     grads,
     opt_a,
@@ -270,7 +281,140 @@ def _train_epoch(
     Xp,
     Xi,
     Xd,
-    sparse,
+    Y,
+    sw,
+    idx,
+    units,
+    act,
+    out_act,
+    batch_size,
+    solver,
+    hyper,
+    ctrl_f,
+    ctrl_i,
+    mt_key,
+    mt_pos,
+    loss_curve,
+    n_epochs,
+    blas_min,
+):
+    """Up to n_epochs epochs of mini-batch training, with scikit-learn's
+    per-epoch control done here: the one training kernel the estimators call.
+
+    Input: X a dense matrix and Xp, Xi, Xd None, or X None and (Xp, Xi, Xd) a
+    CSR matrix (indptr, indices, data); each flavour compiles without the
+    other's code. The rows trained on are idx, in place: shuffled at the start
+    of each epoch with the Mersenne Twister state (mt_key, mt_pos) when
+    ctrl_i[4] != 0, then cut into batches of batch_size; a batch whose sample
+    weights are all zero is skipped.
+
+    opt_a, opt_b: the optimizer's state (SGD: velocity, unused; Adam: m, v).
+    hyper (float64): [learning_rate, momentum, nesterov, beta_1, beta_2,
+    epsilon, alpha]; SGD takes its current learning rate from ctrl_f[0].
+    ctrl_f (float64): [learning_rate, learning_rate_init, power_t, tol,
+    best_loss, n_iter_no_change]; ctrl_i (int64): [adam step t, samples seen
+    t_, no-improvement count, schedule, shuffle]. Both are updated in place.
+
+    Each epoch records its mean loss in loss_curve, then applies the tol /
+    n_iter_no_change rule, the invscaling schedule and the adaptive division
+    by 5, in scikit-learn's order. Returns (epochs run, RAN_ALL | STOPPED |
+    DIVERGED, the last epoch's sum over batches of batch_loss * batch_size).
+    On DIVERGED (a non-finite batch loss), ctrl_i[0] holds -1 - (batches done
+    in that epoch) and the epoch's loss is not recorded.
+    """
+    n = idx.shape[0]
+    n_params = params.shape[0]
+    is_sgd = solver == SOLVER_SGD
+    momentum = hyper[1]
+    nesterov = hyper[2] != 0.0
+    beta1 = hyper[3]
+    beta2 = hyper[4]
+    eps = hyper[5]
+    alpha = hyper[6]
+    schedule = ctrl_i[3]
+    acc = 0.0
+    for e in range(n_epochs):
+        if ctrl_i[4] != 0:
+            mt_shuffle(idx, mt_key, mt_pos)
+        lr = ctrl_f[0] if is_sgd else hyper[0]
+        t = ctrl_i[0]
+        acc = 0.0
+        n_batches = 0
+        for start in range(0, n, batch_size):
+            B = min(batch_size, n - start)
+            w_sum = 0.0
+            for i in range(start, start + B):
+                w_sum += sw[idx[i]]
+            if w_sum == 0.0:
+                continue  # a batch of zero-weight samples carries no gradient
+            loss = _forward_backward(
+                grads,
+                work,
+                params,
+                X,
+                Xp,
+                Xi,
+                Xd,
+                Y,
+                sw,
+                idx,
+                start,
+                B,
+                batch_size,
+                units,
+                act,
+                out_act,
+                alpha,
+                blas_min,
+            )
+            if not np.isfinite(loss):
+                ctrl_i[0] = -1 - n_batches
+                return e, DIVERGED, acc + loss * B
+            acc += loss * B
+            n_batches += 1
+            if is_sgd:
+                sgd_update(params, opt_a, grads, lr, momentum, nesterov, n_params)
+            else:
+                t += 1
+                lr_t = adam_learning_rate(lr, beta1, beta2, t)
+                adam_update(
+                    params, opt_a, opt_b, grads, lr_t, beta1, beta2, eps, n_params
+                )
+        ctrl_i[0] = t
+        loss = acc / n
+        loss_curve[e] = loss
+        ctrl_i[1] += n
+        # scikit-learn's _update_no_improvement_count (training loss)
+        if loss > ctrl_f[4] - ctrl_f[3]:
+            ctrl_i[2] += 1
+        else:
+            ctrl_i[2] = 0
+        if loss < ctrl_f[4]:
+            ctrl_f[4] = loss
+        # iteration_ends: learning_rate_init / (t_ + 1) ** power_t
+        if is_sgd and schedule == SCHEDULE_INVSCALING:
+            ctrl_f[0] = ctrl_f[1] / float(ctrl_i[1] + 1) ** ctrl_f[2]
+        # trigger_stopping
+        if ctrl_i[2] > ctrl_f[5]:
+            if is_sgd and schedule == SCHEDULE_ADAPTIVE and ctrl_f[0] > 1e-6:
+                ctrl_f[0] /= 5.0
+                ctrl_i[2] = 0
+            else:
+                return e + 1, STOPPED, acc
+    return n_epochs, RAN_ALL, acc
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _one_epoch(
+    params,
+    grads,
+    opt_a,
+    opt_b,
+    work,
+    X,
+    Xp,
+    Xi,
+    Xd,
     Y,
     sw,
     idx,
@@ -283,57 +427,40 @@ def _train_epoch(
     t,
     blas_min,
 ):
-    """The core of train_epoch; X dense, or (Xp, Xi, Xd) CSR when sparse."""
-    n = idx.shape[0]
-    n_params = params.shape[0]
-    lr = hyper[0]
-    momentum = hyper[1]
-    nesterov = hyper[2] != 0.0
-    beta1 = hyper[3]
-    beta2 = hyper[4]
-    eps = hyper[5]
-    alpha = hyper[6]
-    acc = 0.0
-    n_batches = 0
-    for start in range(0, n, batch_size):
-        B = min(batch_size, n - start)
-        w_sum = 0.0
-        for i in range(start, start + B):
-            w_sum += sw[idx[i]]
-        if w_sum == 0.0:
-            continue  # a batch of zero-weight samples carries no gradient
-        loss = _forward_backward(
-            grads,
-            work,
-            params,
-            X,
-            Xp,
-            Xi,
-            Xd,
-            sparse,
-            Y,
-            sw,
-            idx,
-            start,
-            B,
-            batch_size,
-            units,
-            act,
-            out_act,
-            alpha,
-            blas_min,
-        )
-        if not np.isfinite(loss):
-            return acc + loss * B, -1 - n_batches
-        acc += loss * B
-        n_batches += 1
-        if solver == SOLVER_SGD:
-            sgd_update(params, opt_a, grads, lr, momentum, nesterov, n_params)
-        else:
-            t += 1
-            lr_t = adam_learning_rate(lr, beta1, beta2, t)
-            adam_update(params, opt_a, opt_b, grads, lr_t, beta1, beta2, eps, n_params)
-    return acc, t
+    """One epoch through fit_epochs, without shuffle or stopping rule."""
+    ctrl_f = np.array([hyper[0], hyper[0], 0.0, 0.0, np.inf, np.inf])
+    ctrl_i = np.array([t, 0, 0, SCHEDULE_CONSTANT, 0], dtype=np.int64)
+    no_key = np.empty(0, dtype=np.uint32)
+    no_pos = np.zeros(1, dtype=np.int64)
+    loss_curve = np.empty(1)
+    _, _, acc = fit_epochs(
+        params,
+        grads,
+        opt_a,
+        opt_b,
+        work,
+        X,
+        Xp,
+        Xi,
+        Xd,
+        Y,
+        sw,
+        idx,
+        units,
+        act,
+        out_act,
+        batch_size,
+        solver,
+        hyper,
+        ctrl_f,
+        ctrl_i,
+        no_key,
+        no_pos,
+        loss_curve,
+        1,
+        blas_min,
+    )
+    return acc, ctrl_i[0]
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -366,19 +493,16 @@ def train_epoch(
     batches of batch_loss * batch_size, t after the epoch), or stops early,
     returning t = -1 - (batches done), when a loss turns non-finite.
     """
-    no_i = np.empty(0, dtype=np.int64)
-    no_d = np.empty(0, dtype=params.dtype)
-    return _train_epoch(
+    return _one_epoch(
         params,
         grads,
         opt_a,
         opt_b,
         work,
         X,
-        no_i,
-        no_i,
-        no_d,
-        False,
+        None,
+        None,
+        None,
         Y,
         sw,
         idx,
@@ -416,18 +540,16 @@ def train_epoch_csr(
     blas_min,
 ):
     """train_epoch for a CSR input given as (indptr, indices, data)."""
-    no_x = np.empty((0, units[0]), dtype=params.dtype)
-    return _train_epoch(
+    return _one_epoch(
         params,
         grads,
         opt_a,
         opt_b,
         work,
-        no_x,
+        None,
         Xp,
         Xi,
         Xd,
-        True,
         Y,
         sw,
         idx,
@@ -440,115 +562,6 @@ def train_epoch_csr(
         t,
         blas_min,
     )
-
-
-# Learning-rate schedules of the SGD solver (Adam has none).
-SCHEDULE_CONSTANT = 0
-SCHEDULE_INVSCALING = 1
-SCHEDULE_ADAPTIVE = 2
-
-# What ended a run of train_epochs.
-RAN_ALL = 0
-STOPPED = 1
-DIVERGED = 2
-
-
-@njit(cache=True, nogil=True, error_model="numpy")
-def _train_epochs(
-    params,
-    grads,
-    opt_a,
-    opt_b,
-    work,
-    X,
-    Xp,
-    Xi,
-    Xd,
-    sparse,
-    Y,
-    sw,
-    idx,
-    units,
-    act,
-    out_act,
-    batch_size,
-    solver,
-    hyper,
-    ctrl_f,
-    ctrl_i,
-    mt_key,
-    mt_pos,
-    loss_curve,
-    n_epochs,
-    blas_min,
-):
-    """Up to n_epochs epochs with scikit-learn's per-epoch control done here.
-
-    ctrl_f (float64): [learning_rate, learning_rate_init, power_t, tol, best_loss,
-    n_iter_no_change]; ctrl_i (int64): [adam step t, samples seen t_,
-    no-improvement count, schedule, shuffle]. Both are updated in place.
-    Each epoch: shuffle idx with the Mersenne Twister state (mt_key, mt_pos),
-    train, record the mean loss in loss_curve, then the tol / n_iter_no_change
-    rule, the invscaling schedule and the adaptive division by 5, in
-    scikit-learn's order. Returns (epochs run, RAN_ALL | STOPPED | DIVERGED);
-    on DIVERGED, ctrl_i[0] holds -1 - (batches done in that epoch).
-    """
-    n = idx.shape[0]
-    is_sgd = solver == SOLVER_SGD
-    schedule = ctrl_i[3]
-    for e in range(n_epochs):
-        if ctrl_i[4] != 0:
-            mt_shuffle(idx, mt_key, mt_pos)
-        if is_sgd:
-            hyper[0] = ctrl_f[0]
-        acc, t = _train_epoch(
-            params,
-            grads,
-            opt_a,
-            opt_b,
-            work,
-            X,
-            Xp,
-            Xi,
-            Xd,
-            sparse,
-            Y,
-            sw,
-            idx,
-            units,
-            act,
-            out_act,
-            batch_size,
-            solver,
-            hyper,
-            ctrl_i[0],
-            blas_min,
-        )
-        if t < 0:
-            ctrl_i[0] = t
-            return e, DIVERGED
-        ctrl_i[0] = t
-        loss = acc / n
-        loss_curve[e] = loss
-        ctrl_i[1] += n
-        # scikit-learn's _update_no_improvement_count (training loss)
-        if loss > ctrl_f[4] - ctrl_f[3]:
-            ctrl_i[2] += 1
-        else:
-            ctrl_i[2] = 0
-        if loss < ctrl_f[4]:
-            ctrl_f[4] = loss
-        # iteration_ends: learning_rate_init / (t_ + 1) ** power_t
-        if is_sgd and schedule == SCHEDULE_INVSCALING:
-            ctrl_f[0] = ctrl_f[1] / float(ctrl_i[1] + 1) ** ctrl_f[2]
-        # trigger_stopping
-        if ctrl_i[2] > ctrl_f[5]:
-            if is_sgd and schedule == SCHEDULE_ADAPTIVE and ctrl_f[0] > 1e-6:
-                ctrl_f[0] /= 5.0
-                ctrl_i[2] = 0
-            else:
-                return e + 1, STOPPED
-    return n_epochs, RAN_ALL
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -576,20 +589,17 @@ def train_epochs(
     n_epochs,
     blas_min,
 ):
-    """Several epochs in one call, for a dense X; see _train_epochs."""
-    no_i = np.empty(0, dtype=np.int64)
-    no_d = np.empty(0, dtype=params.dtype)
-    return _train_epochs(
+    """fit_epochs for a dense X; returns (epochs run, status)."""
+    done, status, _ = fit_epochs(
         params,
         grads,
         opt_a,
         opt_b,
         work,
         X,
-        no_i,
-        no_i,
-        no_d,
-        False,
+        None,
+        None,
+        None,
         Y,
         sw,
         idx,
@@ -607,6 +617,7 @@ def train_epochs(
         n_epochs,
         blas_min,
     )
+    return done, status
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -636,19 +647,18 @@ def train_epochs_csr(
     n_epochs,
     blas_min,
 ):
-    """Several epochs in one call, for a CSR X (indptr, indices, data)."""
-    no_x = np.empty((0, units[0]), dtype=params.dtype)
-    return _train_epochs(
+    """fit_epochs for a CSR X (indptr, indices, data); returns (epochs run,
+    status)."""
+    done, status, _ = fit_epochs(
         params,
         grads,
         opt_a,
         opt_b,
         work,
-        no_x,
+        None,
         Xp,
         Xi,
         Xd,
-        True,
         Y,
         sw,
         idx,
@@ -666,3 +676,4 @@ def train_epochs_csr(
         n_epochs,
         blas_min,
     )
+    return done, status

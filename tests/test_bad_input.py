@@ -18,6 +18,7 @@ from sklearn.exceptions import NotFittedError
 from fastmlp import MLPClassifier, MLPRegressor
 
 COMPUTE_KERNELS = [
+    "fit_epochs",
     "train_epochs",
     "train_epochs_csr",
     "train_epoch",
@@ -27,6 +28,8 @@ COMPUTE_KERNELS = [
     "predict_forward",
     "predict_forward_parallel",
     "predict_forward_csr",
+    "predict_serial",
+    "predict_parallel",
 ]
 
 

@@ -19,6 +19,7 @@ from fastmlp import MLPClassifier, MLPRegressor
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
 COMPUTE_KERNELS = [
+    "fit_epochs",
     "train_epochs",
     "train_epochs_csr",
     "train_epoch",
@@ -28,6 +29,8 @@ COMPUTE_KERNELS = [
     "predict_forward",
     "predict_forward_parallel",
     "predict_forward_csr",
+    "predict_serial",
+    "predict_parallel",
 ]
 
 
