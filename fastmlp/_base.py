@@ -7,6 +7,7 @@ draws it, keeps the parameters in one flat buffer (``coefs_`` and
 kernels in ``fastmlp.kernels`` do the arithmetic.
 """
 
+import os
 import threading
 import time
 import warnings
@@ -62,6 +63,27 @@ PREDICT_BLOCK = 128
 # threaded by BLAS.
 PREDICT_BLAS_BLOCK = 1024
 _PARALLEL_PREDICT = threading.Lock()
+
+# Numba's OpenMP threading layer (GNU OpenMP) cannot be used again in a process
+# forked from one that has used it: Numba stops such a child with SIGTERM. A
+# forked child (multiprocessing's default start method on Linux) therefore
+# predicts serially once its parent has started Numba's thread pool.
+_PARALLEL_AFTER_FORK = True
+
+
+def _after_fork_in_child():
+    global _PARALLEL_AFTER_FORK
+    try:
+        from numba.np.ufunc import parallel as numba_parallel
+
+        if getattr(numba_parallel, "_is_initialized", True):
+            _PARALLEL_AFTER_FORK = False
+    except Exception:  # noqa: BLE001 - when in doubt, stay serial
+        _PARALLEL_AFTER_FORK = False
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 class FitDivergedError(ValueError):
@@ -900,6 +922,7 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         # One parallel prediction at a time spreads over the cores; calls from
         # other threads meanwhile run serially instead of piling thread pools
         # on top of each other.
+        parallel = parallel and _PARALLEL_AFTER_FORK
         parallel = parallel and _PARALLEL_PREDICT.acquire(blocking=False)
         try:
             # A dense X, or the three CSR arrays, the other input being None.

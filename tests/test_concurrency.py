@@ -5,6 +5,9 @@ different threads come out bit-identical to the same fits one after the other:
 no kernel keeps scratch space or state at module level.
 """
 
+import os
+import subprocess
+import sys
 import threading
 import warnings
 
@@ -241,3 +244,34 @@ def test_partial_fit_in_threads():
     together = run_in_threads([lambda s=s: stream(s) for s in range(4)])
     for s, t in zip(serial, together, strict=True):
         np.testing.assert_array_equal(t._params, s._params)
+
+
+FORK_SCRIPT = """
+import os, sys
+import numpy as np
+from fastmlp import MLPClassifier
+X = np.random.default_rng(0).standard_normal((5000, 4))
+y = (X[:, 0] > 0).astype(int)
+m = MLPClassifier(hidden_layer_sizes=(5,), max_iter=3, random_state=0).fit(X[:300], y[:300])
+want = m.predict_proba(X)  # rows in parallel: the parent starts the thread pool
+pid = os.fork()
+if pid == 0:
+    got = m.predict_proba(X)
+    os._exit(0 if np.array_equal(got, want) else 3)
+_, status = os.waitpid(pid, 0)
+print(os.waitstatus_to_exitcode(status))
+"""
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="os.fork is POSIX only")
+def test_forked_child_predicts_after_parent_used_the_thread_pool():
+    # GNU OpenMP cannot be used in a child forked after the parent used it;
+    # Numba kills such a child with SIGTERM. The child must predict serially.
+    out = subprocess.run(
+        [sys.executable, "-W", "ignore", "-c", FORK_SCRIPT],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "0", out.stderr
