@@ -186,8 +186,9 @@ def _blas_info():
     parts = []
     for lib in threadpool_info():
         parts.append(
-            "%s %s (%s, %s threads, %s)"
+            "%s %s %s (%s, %s threads, %s)"
             % (
+                os.path.basename(lib.get("filepath") or "?"),
                 lib.get("internal_api"),
                 lib.get("version"),
                 lib.get("architecture"),
@@ -388,7 +389,17 @@ def run(quick=False, out=print):
             )
         )
     out("")
-    out("BLAS: " + _blas_info())
+    out("BLAS libraries loaded: " + _blas_info())
+    from fastmlp.kernels import blas
+
+    out(
+        "fastmlp's GEMMs call: %s"
+        % (
+            os.path.basename(blas.LIBRARY) + " (NumPy's own)"
+            if blas.LIBRARY
+            else "np.dot inside Numba (SciPy's BLAS)"
+        )
+    )
     return rows
 
 
