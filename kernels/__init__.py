@@ -24,8 +24,10 @@ from .activations import (
 from .dense import (
     dense_backward,
     dense_backward_blas,
+    dense_backward_blas_rows,
     dense_forward,
     dense_forward_blas,
+    dense_forward_blas_rows,
     dense_forward_rows,
 )
 from .losses import (
@@ -79,8 +81,10 @@ __all__ = [
     "adam_update",
     "dense_backward",
     "dense_backward_blas",
+    "dense_backward_blas_rows",
     "dense_forward",
     "dense_forward_blas",
+    "dense_forward_blas_rows",
     "dense_forward_rows",
     "fit_epochs",
     "forward_backward",

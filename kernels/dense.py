@@ -66,15 +66,29 @@ def dense_forward(out, inp, W, b, act, fan_in, fan_out, B):
 
 
 @njit(cache=True, nogil=True, error_model="numpy", fastmath=FASTMATH)
-def dense_forward_blas(out, inp, W, b, act, fan_in, fan_out, B):
-    """As dense_forward, with the GEMM out = W^T inp done by BLAS (blas.gemm)."""
-    gemm(out, W, True, inp, False, 0.0)
+def _bias_activation(out, b, act, fan_out, B):
+    """out[j, :] = act(out[j, :] + b[j])."""
     for j in range(fan_out):
         row = out[j]
         bj = b[j]
         for i in range(B):
             row[i] += bj
         activation_forward(row, B, act)
+
+
+@njit(cache=True, nogil=True, error_model="numpy", fastmath=FASTMATH)
+def dense_forward_blas(out, inp, W, b, act, fan_in, fan_out, B):
+    """As dense_forward, with the GEMM out = W^T inp done by BLAS (blas.gemm)."""
+    gemm(out, W, True, inp, False, 0.0)
+    _bias_activation(out, b, act, fan_out, B)
+
+
+@njit(cache=True, nogil=True, error_model="numpy", fastmath=FASTMATH)
+def dense_forward_blas_rows(out, inp_rows, W, b, act, fan_in, fan_out, B):
+    """As dense_forward_blas for a sample-major input inp_rows (B, fan_in):
+    out = W^T inp_rows^T, BLAS reading inp_rows transposed in place."""
+    gemm(out, W, True, inp_rows, True, 0.0)
+    _bias_activation(out, b, act, fan_out, B)
 
 
 @njit(cache=True, nogil=True, error_model="numpy", fastmath=FASTMATH)
@@ -170,14 +184,11 @@ def dense_backward(
 
 
 @njit(cache=True, nogil=True, error_model="numpy", fastmath=FASTMATH)
-def dense_backward_blas(
-    dW, db, dinp, dout, inp, W, alpha, sw_sum, act_in, fan_in, fan_out, B, want_dinp
-):
-    """As dense_backward, with dW = inp dout^T and dinp = W dout done by BLAS."""
+def _finish_gradients(dW, db, dout, W, alpha, sw_sum, fan_in, fan_out, B):
+    """dW = (dW + alpha W) / sw_sum in place, db[j] = sum_i dout[j, i] / sw_sum."""
     a_ = W.dtype.type(alpha)
     s_ = W.dtype.type(sw_sum)
     zero = W.dtype.type(0.0)
-    gemm(dW, inp, False, dout, True, 0.0)
     for k in range(fan_in):
         for j in range(fan_out):
             dW[k, j] = (dW[k, j] + a_ * W[k, j]) / s_
@@ -187,10 +198,29 @@ def dense_backward_blas(
         for i in range(B):
             s += d[i]
         db[j] = s / s_
+
+
+@njit(cache=True, nogil=True, error_model="numpy", fastmath=FASTMATH)
+def dense_backward_blas(
+    dW, db, dinp, dout, inp, W, alpha, sw_sum, act_in, fan_in, fan_out, B, want_dinp
+):
+    """As dense_backward, with dW = inp dout^T and dinp = W dout done by BLAS."""
+    gemm(dW, inp, False, dout, True, 0.0)
+    _finish_gradients(dW, db, dout, W, alpha, sw_sum, fan_in, fan_out, B)
     if want_dinp:
         gemm(dinp, W, False, dout, False, 0.0)
         for k in range(fan_in):
             activation_backward(dinp[k], inp[k], B, act_in)
+
+
+@njit(cache=True, nogil=True, error_model="numpy", fastmath=FASTMATH)
+def dense_backward_blas_rows(
+    dW, db, dout, inp_rows, W, alpha, sw_sum, fan_in, fan_out, B
+):
+    """dW and db of a first layer whose input is sample-major, inp_rows (B,
+    fan_in): dW = inp_rows^T dout^T by BLAS. A first layer needs no dinp."""
+    gemm(dW, inp_rows, True, dout, True, 0.0)
+    _finish_gradients(dW, db, dout, W, alpha, sw_sum, fan_in, fan_out, B)
 
 
 @njit(cache=True, nogil=True, error_model="numpy", fastmath=FASTMATH)

@@ -8,8 +8,9 @@ Memory layout (all flat, allocated once per fit by the caller):
                     2 * capacity of scratch for the output softmax
 
 A_0 is the batch of input rows gathered by index (the rows are never copied
-anywhere else), A_L the output layer's activation. With a sparse (CSR) input,
-A_0 is not used: the first layer reads the nonzeros directly.
+anywhere else), A_L the output layer's activation. A_0 alone is sample-major,
+(B, units[0]), when the first layer goes through BLAS. With a sparse (CSR)
+input, A_0 is not used: the first layer reads the nonzeros directly.
 
 ``fit_epochs`` is the training kernel: the estimators call it for every
 stochastic fit, many epochs per call or one (when Python does the per-epoch
@@ -27,8 +28,10 @@ from ._config import FASTMATH
 from .dense import (
     dense_backward,
     dense_backward_blas,
+    dense_backward_blas_rows,
     dense_forward,
     dense_forward_blas,
+    dense_forward_blas_rows,
 )
 from .losses import output_loss_backward
 from .optimizers import SOLVER_SGD, adam_learning_rate, adam_update, sgd_update
@@ -93,13 +96,25 @@ def _forward_backward(
     L = units.shape[0] - 1
     n_features = units[0]
 
+    # A first layer that goes through BLAS takes its input sample-major: the
+    # batch's rows are copied whole (BLAS reads them transposed in place), which
+    # costs far less than scattering each row across the feature-major rows.
+    rows0 = units[0] * units[1] >= blas_min
     if X is not None:
-        # Gather the batch, feature-major: A0[k, i] = X[idx[start + i], k].
-        A0 = work[: n_features * B].reshape((n_features, B))
-        for i in range(B):
-            r = idx[start + i]
-            for k in range(n_features):
-                A0[k, i] = X[r, k]
+        if rows0:
+            # Gather the batch, sample-major: A0[i, :] = X[idx[start + i], :].
+            A0r = work[: n_features * B].reshape((B, n_features))
+            for i in range(B):
+                r = idx[start + i]
+                for k in range(n_features):
+                    A0r[i, k] = X[r, k]
+        else:
+            # Gather the batch, feature-major: A0[k, i] = X[idx[start + i], k].
+            A0 = work[: n_features * B].reshape((n_features, B))
+            for i in range(B):
+                r = idx[start + i]
+                for k in range(n_features):
+                    A0[k, i] = X[r, k]
     sw_sum = 0.0
     for i in range(B):
         sw_sum += sw[idx[start + i]]
@@ -121,6 +136,9 @@ def _forward_backward(
         a_l = act if l < L - 1 else 0
         if Xp is not None and l == 0:
             sparse_dense_forward(Z, Xp, Xi, Xd, idx, start, W, b, a_l, fi, fo, B)
+        elif X is not None and l == 0 and rows0:
+            A0r = work[: fi * B].reshape((B, fi))
+            dense_forward_blas_rows(Z, A0r, W, b, a_l, fi, fo, B)
         elif fi * fo >= blas_min:
             dense_forward_blas(Z, A, W, b, a_l, fi, fo, B)
         else:
@@ -158,6 +176,9 @@ def _forward_backward(
             sparse_dense_backward(
                 dW, db, D, Xp, Xi, Xd, idx, start, W, alpha, sw_sum, fi, fo, B
             )
+        elif X is not None and l == 0 and rows0:
+            A0r = work[: fi * B].reshape((B, fi))
+            dense_backward_blas_rows(dW, db, D, A0r, W, alpha, sw_sum, fi, fo, B)
         elif fi * fo >= blas_min:
             dense_backward_blas(
                 dW, db, Din, D, A, W, alpha, sw_sum, act, fi, fo, B, l > 0

@@ -30,7 +30,9 @@ from fastmlp.kernels import (
     activation_forward,
     adam_update,
     dense_backward_blas,
+    dense_backward_blas_rows,
     dense_forward_blas,
+    dense_forward_blas_rows,
     forward_backward,
     output_forward,
     output_loss_backward,
@@ -381,6 +383,39 @@ def test_dense_backward(rng, variant, shape, act, want_dinp, dtype):
         assert np.isnan(dinp).all()  # not written
 
 
+@pytest.mark.parametrize("shape", DENSE_SHAPES, ids=str)
+@act_ids
+@dtype_ids
+def test_dense_forward_blas_rows(rng, shape, act, dtype):
+    # A first layer's BLAS forward from a sample-major input (B, fan_in).
+    fan_in, fan_out, B = shape
+    inp, W, b = dense_case(rng, fan_in, fan_out, B, ACT_TANH, dtype)
+    rows = np.ascontiguousarray(inp.T)
+    out = np.full((fan_out, B), np.nan, dtype=dtype)
+    dense_forward_blas_rows(out, rows, W, b, act, fan_in, fan_out, B)
+    want = dense_forward(f64(rows), f64(W), f64(b), ACTS[act]).T
+    assert_close(out, want, dtype)
+
+
+@pytest.mark.parametrize("shape", DENSE_SHAPES, ids=str)
+@dtype_ids
+def test_dense_backward_blas_rows(rng, shape, dtype):
+    # A first layer's BLAS gradients from a sample-major input (no dinp).
+    fan_in, fan_out, B = shape
+    inp, W, _ = dense_case(rng, fan_in, fan_out, B, ACT_IDENTITY, dtype)
+    rows = np.ascontiguousarray(inp.T)
+    dout = rng.standard_normal((fan_out, B)).astype(dtype)
+    alpha, sw_sum = 0.3, 0.7 * B + 0.1
+    dW = np.full((fan_in, fan_out), np.nan, dtype=dtype)
+    db = np.full(fan_out, np.nan, dtype=dtype)
+    dense_backward_blas_rows(dW, db, dout, rows, W, alpha, sw_sum, fan_in, fan_out, B)
+    want_dW, want_db, _ = dense_backward(
+        f64(rows), f64(W), f64(dout).T, alpha, sw_sum, "identity"
+    )
+    assert_close(dW, want_dW, dtype)
+    assert_close(db, want_db, dtype)
+
+
 # ----------------------------------------------------------------------------
 # Output activations and losses
 # ----------------------------------------------------------------------------
@@ -636,10 +671,14 @@ def test_forward_backward(rng, net, act, out, mode, dtype):
         assert_close(got_dbs[l], dbs[l], dtype)
 
     # The work buffer holds A_0..A_L (A_L the output activation) and D_1..D_L,
-    # each feature-major (units[l], B), at the documented offsets.
+    # each feature-major (units[l], B), at the documented offsets; A_0 is
+    # sample-major (B, units[0]) when the first layer goes through BLAS.
     a_off, d_off = layer_offsets(units, capacity)
     for l, k in enumerate(units):
-        a = work[a_off[l] : a_off[l] + k * B].reshape(k, B)
+        if l == 0 and units[0] * units[1] >= blas_min:
+            a = work[a_off[l] : a_off[l] + k * B].reshape(B, k).T
+        else:
+            a = work[a_off[l] : a_off[l] + k * B].reshape(k, B)
         assert_close(a, A[l].T, dtype)
         if l > 0:
             d = work[d_off[l] : d_off[l] + k * B].reshape(k, B)
