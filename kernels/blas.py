@@ -78,25 +78,43 @@ def _numpy_openblas():
     return None
 
 
-def _make_fallback(dtype):
-    """A C-callable gemm of the CBLAS signature doing the product with np.dot.
+@njit(cache=True, nogil=True)
+def _fallback_product(c, a, trans_a, b, trans_b, alpha, beta):
+    """c = alpha op(a) op(b) + beta c with np.dot; each branch hands np.dot
+    operands of a fixed contiguous layout (C, or F for a transpose)."""
+    if trans_a:
+        prod = np.dot(a.T, b.T) if trans_b else np.dot(a.T, b)
+    else:
+        prod = np.dot(a, b.T) if trans_b else np.dot(a, b)
+    M, N = c.shape
+    for i in range(M):
+        for j in range(N):
+            v = alpha * prod[i, j]
+            c[i, j] = v + beta * c[i, j] if beta != 0 else v
+
+
+def _make_fallbacks():
+    """C-callable gemms of the CBLAS signature doing the product with np.dot.
 
     Row-major, C-contiguous operands only (lda, ldb, ldc equal to the column
-    counts), which is all the kernels pass."""
-    real = types.float32 if dtype == np.float32 else types.float64
+    counts), which is all the kernels pass. Compiled (or loaded from Numba's
+    cache) only where NumPy's own BLAS is not found."""
 
-    @cfunc(_signature(real), nopython=True)
-    def gemm(order, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc):
-        a = carray(A, (K, M) if ta == TRANS else (M, K), dtype=dtype)
-        b = carray(B, (N, K) if tb == TRANS else (K, N), dtype=dtype)
-        c = carray(C, (M, N), dtype=dtype)
-        prod = np.dot(a.T if ta == TRANS else a, b.T if tb == TRANS else b)
-        for i in range(M):
-            for j in range(N):
-                v = alpha * prod[i, j]
-                c[i, j] = v + beta * c[i, j] if beta != 0 else v
+    @cfunc(_signature(types.float32), nopython=True, cache=True)
+    def sgemm_fallback(order, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc):
+        a = carray(A, (K, M) if ta == TRANS else (M, K), dtype=np.float32)
+        b = carray(B, (N, K) if tb == TRANS else (K, N), dtype=np.float32)
+        c = carray(C, (M, N), dtype=np.float32)
+        _fallback_product(c, a, ta == TRANS, b, tb == TRANS, alpha, beta)
 
-    return gemm
+    @cfunc(_signature(types.float64), nopython=True, cache=True)
+    def dgemm_fallback(order, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc):
+        a = carray(A, (K, M) if ta == TRANS else (M, K), dtype=np.float64)
+        b = carray(B, (N, K) if tb == TRANS else (K, N), dtype=np.float64)
+        c = carray(C, (M, N), dtype=np.float64)
+        _fallback_product(c, a, ta == TRANS, b, tb == TRANS, alpha, beta)
+
+    return sgemm_fallback, dgemm_fallback
 
 
 _FALLBACKS = ()
@@ -113,7 +131,7 @@ def _bind():
         ll.add_symbol("fastmlp_cblas_sgemm", s)
         ll.add_symbol("fastmlp_cblas_dgemm", d)
         return path
-    _FALLBACKS = (_make_fallback(np.float32), _make_fallback(np.float64))
+    _FALLBACKS = _make_fallbacks()
     ll.add_symbol("fastmlp_cblas_sgemm", _FALLBACKS[0].address)
     ll.add_symbol("fastmlp_cblas_dgemm", _FALLBACKS[1].address)
     return None

@@ -9,12 +9,15 @@ import os
 import subprocess
 import sys
 import textwrap
+import warnings
 
 import naive
 import numpy as np
 import pytest
 from fastmlp.kernels import blas
 from numba import njit
+
+from fastmlp import MLPClassifier
 
 SHAPES = [(1, 1, 1), (1, 7, 3), (5, 1, 4), (3, 6, 1), (17, 9, 33), (64, 200, 100)]
 
@@ -70,11 +73,12 @@ def test_bound_to_numpys_blas_where_bundled():
     assert blas.LIBRARY == (None if found is None else found[0])
 
 
-def test_fallback_binding_gives_the_same_products():
+def test_fallback_binding_gives_the_same_products(tmp_path):
     code = textwrap.dedent(
         """
         import numpy as np
-        from fastmlp.kernels import blas
+        from fastmlp import MLPClassifier
+from fastmlp.kernels import blas
         assert blas.LIBRARY is None, blas.LIBRARY
         rng = np.random.default_rng(0)
         for dtype in (np.float32, np.float64):
@@ -86,12 +90,31 @@ def test_fallback_binding_gives_the_same_products():
                     want = (A.T if ta else A) @ (B.T if tb else B) + 0.5 * C
                     blas.gemm(C, A, ta, B, tb, 0.5)
                     np.testing.assert_allclose(C, want, rtol=1e-5)
+        # A fit whose layers go through BLAS, against the same fit bound to
+        # NumPy's BLAS (the parent process): the same model to rounding.
+        from fastmlp import MLPClassifier
+        X = np.random.default_rng(1).standard_normal((120, 12))
+        y = (X[:, 0] + X[:, 1] > 0).astype(int)
+        m = MLPClassifier((16, 8), max_iter=5, random_state=0).fit(X, y)
+        np.save(sys.argv[1], m._params)
         print("ok")
         """
     )
     env = dict(os.environ, FASTMLP_NUMPY_BLAS="0")
+    path = tmp_path / "params.npy"
     out = subprocess.run(
-        [sys.executable, "-c", code], env=env, capture_output=True, text=True
+        [sys.executable, "-W", "ignore", "-c", "import sys\n" + code, str(path)],
+        env=env,
+        capture_output=True,
+        text=True,
     )
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "ok"
+    X = np.random.default_rng(1).standard_normal((120, 12))
+    y = (X[:, 0] + X[:, 1] > 0).astype(int)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        here = MLPClassifier((16, 8), max_iter=5, random_state=0).fit(X, y)
+    fitted = np.load(path)
+    np.testing.assert_allclose(fitted, here._params, rtol=1e-10, atol=1e-12)
+    assert np.isfinite(fitted).all()
