@@ -77,8 +77,7 @@ def test_fallback_binding_gives_the_same_products(tmp_path):
     code = textwrap.dedent(
         """
         import numpy as np
-        from fastmlp import MLPClassifier
-from fastmlp.kernels import blas
+        from fastmlp.kernels import blas
         assert blas.LIBRARY is None, blas.LIBRARY
         rng = np.random.default_rng(0)
         for dtype in (np.float32, np.float64):
