@@ -8,6 +8,7 @@ kernels in ``fastmlp.kernels`` do the arithmetic.
 """
 
 import os
+import sys
 import threading
 import time
 import warnings
@@ -69,6 +70,23 @@ _PARALLEL_PREDICT = threading.Lock()
 # forked child (multiprocessing's default start method on Linux) therefore
 # predicts serially once its parent has started Numba's thread pool.
 _PARALLEL_AFTER_FORK = True
+
+
+_INTERNAL_DIRS = tuple(
+    os.path.dirname(os.path.abspath(m.__file__)) + os.sep
+    for m in (sys.modules["fastmlp"], sys.modules["sklearn"])
+)
+
+
+def _warn(message, category=UserWarning):
+    """warnings.warn pointing at the user's line: the first frame outside
+    fastmlp and scikit-learn (whose fit wrapper sits between the user and us)."""
+    level = 2
+    frame = sys._getframe(1)
+    while frame is not None and frame.f_code.co_filename.startswith(_INTERNAL_DIRS):
+        frame = frame.f_back
+        level += 1
+    warnings.warn(message, category, stacklevel=level - 1 if frame is None else level)
 
 
 def _after_fork_in_child():
@@ -600,10 +618,9 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
             batch_size = min(200, n_samples)
         else:
             if self.batch_size > n_samples:
-                warnings.warn(
+                _warn(
                     "Got `batch_size` less than 1 or larger than "
-                    "sample size. It is going to be clipped",
-                    stacklevel=3,
+                    "sample size. It is going to be clipped"
                 )
             batch_size = int(np.clip(self.batch_size, 1, n_samples))
 
@@ -707,15 +724,14 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
                     break
 
                 if self.n_iter_ == self.max_iter:
-                    warnings.warn(
+                    _warn(
                         "Stochastic Optimizer: Maximum iterations (%d) "
                         "reached and the optimization hasn't converged yet."
                         % self.max_iter,
                         ConvergenceWarning,
-                        stacklevel=3,
                     )
         except KeyboardInterrupt:
-            warnings.warn("Training interrupted by user.", stacklevel=3)
+            _warn("Training interrupted by user.")
 
         if early_stopping:
             # Restore the best weights. As in scikit-learn, the best weights and
@@ -789,7 +805,7 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
                 per_epoch = max(elapsed / max(done, 1), 1e-7)
                 chunk = max(1, min(chunk * 8, int(EPOCH_CALL_SECONDS / per_epoch)))
         except KeyboardInterrupt:
-            warnings.warn("Training interrupted by user.", stacklevel=4)
+            _warn("Training interrupted by user.")
         finally:
             if mt_state is not None:
                 mt_state["state"] = {"key": key, "pos": int(pos[0])}
@@ -808,11 +824,10 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         if self.n_iter_:
             self.loss_ = self.loss_curve_[-1]
         if status == kernels.RAN_ALL and self.n_iter_ == self.max_iter:
-            warnings.warn(
+            _warn(
                 "Stochastic Optimizer: Maximum iterations (%d) "
                 "reached and the optimization hasn't converged yet." % self.max_iter,
                 ConvergenceWarning,
-                stacklevel=4,
             )
 
     def _update_validation(self, X_val, y_val, sw_val):

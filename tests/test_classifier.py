@@ -96,6 +96,23 @@ def test_convergence_warning_at_max_iter(data):
         MLPClassifier((5,), max_iter=3, random_state=0).fit(X, y)
 
 
+@pytest.mark.parametrize(
+    "params",
+    [{}, {"early_stopping": True}, {"batch_size": 10**6}],
+    ids=["compiled-epochs", "per-epoch", "batch-size-clipped"],
+)
+def test_warnings_point_at_the_callers_line(data, params):
+    # Through scikit-learn's fit wrapper and fastmlp's layers, a warning names
+    # the line that called fit, as a user reading it expects.
+    X, y = data
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        MLPClassifier((5,), max_iter=3, random_state=0, **params).fit(X, y)
+    assert caught
+    for w in caught:
+        assert w.filename == __file__, (w.filename, w.lineno, str(w.message))
+
+
 def test_predict_proba_and_log_proba(data):
     X, y = data
     m = quiet_fit(MLPClassifier((8,), max_iter=50, random_state=0), X, y)
