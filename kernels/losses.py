@@ -117,22 +117,37 @@ def output_loss_backward(delta, z, Y, sw, idx, start, out_act, K, B, scratch):
     the result is the weighted loss *sum* over the batch (float64): divide by
     the batch's weight sum for scikit-learn's mean loss. Log arguments are
     clipped to [eps, 1 - eps] as scikit-learn clips them. scratch: room for
-    2 * B values of z's dtype (see output_forward).
+    4 * B values of z's dtype (output_forward uses the first 2 * B).
 
     The loops run class by class over the samples. With the log arguments
     clipped, y * log(p) is finite, so it equals scikit-learn's xlogy(y, p) (0
-    where y == 0) without a branch, and the loops vectorize.
+    where y == 0) without a branch, and the loops vectorize. With softmax and
+    one-hot targets (a classifier's), the loss of a sample is -log of its
+    clipped probability of the true class: one log per sample instead of one
+    per class. Each batch is checked to be one-hot as the classes go by;
+    other targets take the general sum.
     """
     output_forward(z, out_act, K, B, scratch)
     eps = np.finfo(z.dtype).eps
     lo = float(eps)
     hi = 1.0 - lo
+    zero = z.dtype.type(0.0)
+    one = z.dtype.type(1.0)
+    lo_t = z.dtype.type(lo)
+    hi_t = z.dtype.type(hi)
+    q_b = scratch[2 * B : 3 * B]
+    c_b = scratch[3 * B : 4 * B]
+    not_one_hot = 0
     # The scratch is free again: the batch's weights and, class by class, its
     # targets are gathered there, so that the loops below read contiguous runs.
     w_b = scratch[:B]
     y_b = scratch[B : 2 * B]
     for i in range(B):
         w_b[i] = sw[idx[start + i]]
+    if out_act == OUT_SOFTMAX:
+        for i in range(B):
+            q_b[i] = zero
+            c_b[i] = zero
     total = 0.0
     for j in range(K):
         for i in range(B):
@@ -146,10 +161,19 @@ def output_loss_backward(delta, z, Y, sw, idx, start, out_act, K, B, scratch):
                 e = float(y_b[i]) - float(p_j[i])
                 acc += float(w_b[i]) * (e * e)
         elif out_act == OUT_SOFTMAX:
+            # q_i gathers y_ij * clip(p_ij), c_i the targets' sum, and off
+            # |y (1 - y)|, zero only for targets in {0, 1}: one-hot rows leave
+            # q_i = the true class's clipped probability and c_i = 1.
+            off = zero
             for i in range(B):
-                d_j[i] = (p_j[i] - y_b[i]) * w_b[i]
-                pc = min(max(float(p_j[i]), lo), hi)
-                acc -= float(w_b[i]) * (float(y_b[i]) * log(pc))
+                y = y_b[i]
+                p = p_j[i]
+                d_j[i] = (p - y) * w_b[i]
+                q_b[i] += y * min(max(p, lo_t), hi_t)
+                c_b[i] += y
+                off += abs(y * (one - y))
+            if not off == zero:  # NaN too
+                not_one_hot += 1
         elif out_act == OUT_LOGISTIC:
             for i in range(B):
                 d_j[i] = (p_j[i] - y_b[i]) * w_b[i]
@@ -165,4 +189,24 @@ def output_loss_backward(delta, z, Y, sw, idx, start, out_act, K, B, scratch):
         total += acc
     if out_act == OUT_IDENTITY:
         total *= 0.5 / K
+    elif out_act == OUT_SOFTMAX:
+        miss = zero
+        for i in range(B):
+            miss += abs(c_b[i] - one)
+        if not miss == zero:  # NaN too
+            not_one_hot += 1
+        if not_one_hot == 0:
+            for i in range(B):
+                # np.float64: Numba's float() keeps a float32 a float32.
+                total -= np.float64(w_b[i]) * log(np.float64(q_b[i]))
+        else:
+            for j in range(K):
+                for i in range(B):
+                    y_b[i] = Y[idx[start + i], j]
+                p_j = z[j]
+                acc = 0.0
+                for i in range(B):
+                    pc = min(max(float(p_j[i]), lo), hi)
+                    acc -= float(w_b[i]) * (float(y_b[i]) * log(pc))
+                total += acc
     return total

@@ -5,7 +5,7 @@ Memory layout (all flat, allocated once per fit by the caller):
     params, grads : [W0, b0, W1, b1, ...], W_l of shape (units[l], units[l+1])
     work          : activations A_0..A_L then deltas D_1..D_L, each feature-major
                     (units[l], B) with room for ``capacity`` samples, then
-                    2 * capacity of scratch for the output softmax
+                    4 * capacity of scratch for the output layer and loss
 
 A_0 is the batch of input rows gathered by index (the rows are never copied
 anywhere else), A_L the output layer's activation. A_0 alone is sample-major,
@@ -52,11 +52,11 @@ def param_layout_size(units):
 
 def workspace_size(units, capacity):
     """Length of the work buffer for batches of up to ``capacity`` samples:
-    the activations and deltas, then 2 * capacity of scratch for the loss."""
+    the activations and deltas, then 4 * capacity of scratch for the loss."""
     total = 0
     for l in range(len(units)):
         total += int(units[l])
-    return int(capacity) * (2 * total - int(units[0]) + 2)
+    return int(capacity) * (2 * total - int(units[0]) + 4)
 
 
 @njit(cache=True, nogil=True, error_model="numpy", fastmath=FASTMATH)
@@ -152,7 +152,7 @@ def _forward_backward(
     d_off = n_units - capacity * n_features  # D_l lives at d_off + (offset of A_l)
     AL = work[a_off : a_off + K * B].reshape((K, B))
     DL = work[d_off + a_off : d_off + a_off + K * B].reshape((K, B))
-    scratch = work[d_off + n_units : d_off + n_units + 2 * B]  # after D_L
+    scratch = work[d_off + n_units : d_off + n_units + 4 * B]  # after D_L
     loss_sum = output_loss_backward(DL, AL, Y, sw, idx, start, out_act, K, B, scratch)
     loss = loss_sum / sw_sum + (0.5 * alpha) * l2 / sw_sum
 

@@ -440,6 +440,52 @@ def test_output_forward(rng, out, shape, dtype):
         assert_close(z.sum(axis=0), np.ones(B), dtype)
 
 
+@pytest.mark.parametrize(
+    "targets", ["soft", "two-ones", "empty-row", "negative", "one-hot-but-one"]
+)
+@pytest.mark.parametrize("shape", [(3, 1), (3, 40), (10, 64)], ids=str)
+@dtype_ids
+def test_softmax_loss_with_targets_not_one_hot(rng, targets, shape, dtype):
+    # A classifier's one-hot targets take one log per sample; any other target
+    # matrix must still get the general cross-entropy sum.
+    K, B = shape
+    n, start = B + 5, 3
+    idx = rng.permutation(n).astype(np.int64)
+    rows = idx[start : start + B]
+    Y = np.eye(K)[rng.integers(0, K, n)]
+    r = rows[B // 2]
+    if targets == "soft":
+        Y = rng.dirichlet(np.ones(K), n)
+    elif targets == "two-ones":
+        Y[r] = 0.0
+        Y[r, :2] = 1.0
+    elif targets == "empty-row":
+        Y[r] = 0.0
+    elif targets == "negative":
+        Y[r] = 0.0
+        Y[r, 0] = -1.0
+        Y[r, 1] = 2.0
+    else:  # one target of 0.5 among one-hot rows
+        Y[r] = 0.0
+        Y[r, 0] = 0.5
+        Y[r, 1] = 0.5
+    Y = np.ascontiguousarray(Y, dtype=dtype)
+    sw = rng.uniform(0.5, 2.0, n).astype(dtype)
+    z = (2 * rng.standard_normal((K, B))).astype(dtype)
+    delta = np.empty((K, B), dtype=dtype)
+    P = output_activation(f64(z).T, "softmax")
+    y, w = f64(Y[rows]), f64(sw[rows])
+    per = w * per_sample_loss(y, P, "softmax", eps=np.finfo(dtype).eps)
+    scratch = np.empty(4 * B, dtype=dtype)
+    total = output_loss_backward(
+        delta, z, Y, sw, idx, start, OUT_SOFTMAX, K, B, scratch
+    )
+    np.testing.assert_allclose(
+        total, per.sum(), rtol=RTOL[dtype], atol=RTOL[dtype] * np.abs(per).sum()
+    )
+    assert_close(delta, ((P - y) * w[:, None]).T, dtype)
+
+
 @out_ids
 @pytest.mark.parametrize("shape", OUT_SHAPES, ids=str)
 @pytest.mark.parametrize("mode", ["none", "random", "zeros"])
@@ -460,9 +506,9 @@ def test_output_loss_backward(rng, out, shape, mode, dtype):
     y, w = f64(Y[rows]), f64(sw[rows])
     per = w * per_sample_loss(y, P, OUTS[out], eps=np.finfo(dtype).eps)
 
-    scratch = np.full(2 * B + 3, np.nan, dtype=dtype)
+    scratch = np.full(4 * B + 3, np.nan, dtype=dtype)
     total = output_loss_backward(delta, z, Y, sw, idx, start, out, K, B, scratch)
-    assert np.isnan(scratch[2 * B :]).all()
+    assert np.isnan(scratch[4 * B :]).all()  # nothing past 4 * B is touched
     assert isinstance(total, float)
     assert_close(z, P.T, dtype)
     assert_close(delta, ((P - y) * w[:, None]).T, dtype)
@@ -484,7 +530,7 @@ def test_nan_logit_gives_nan_loss(rng, out, dtype):
     sw = np.ones(n, dtype=dtype)
     idx = np.arange(n, dtype=np.int64)
     delta = np.empty((K, B), dtype=dtype)
-    scratch = np.empty(2 * B, dtype=dtype)
+    scratch = np.empty(4 * B, dtype=dtype)
     total = output_loss_backward(delta, z, Y, sw, idx, 0, out, K, B, scratch)
     assert np.isnan(total)
     nan_at = np.isnan(z)
@@ -525,7 +571,7 @@ def test_loss_clips_probabilities(out, dtype):
     idx = np.arange(2, dtype=np.int64)
     delta = np.empty((2, 2), dtype=dtype)
     total = output_loss_backward(
-        delta, z, Y, sw, idx, 0, out, 2, 2, np.empty(4, dtype=dtype)
+        delta, z, Y, sw, idx, 0, out, 2, 2, np.empty(8, dtype=dtype)
     )
     eps = float(np.finfo(dtype).eps)
     wrong, right = -np.log(eps), -np.log1p(-eps)
