@@ -529,15 +529,14 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         alpha = float(self.alpha)
 
         sparse, Xk = _as_kernel_input(X, params.dtype)
-        if sparse:
-            kernel, x_args = kernels.forward_backward_csr, (*Xk, X.shape[1])
-        else:
-            kernel, x_args = kernels.forward_backward, (Xk,)
+        x_args = (None, *Xk) if sparse else (Xk, None, None, None)
         fixed = (Y, sw, idx, 0, n_samples, n_samples, units, act, out_act, alpha)
 
         def loss_grad(x):
             params[order] = x
-            loss = kernel(grads, work, params, *x_args, *fixed, BLAS_MIN_WEIGHTS)
+            loss = kernels.forward_backward(
+                grads, work, params, *x_args, *fixed, BLAS_MIN_WEIGHTS
+            )
             return loss, grads[order].astype(np.float64)
 
         iprint = 1 if (self.verbose is True or self.verbose >= 1) else -1

@@ -40,9 +40,6 @@ from .losses import (
 )
 from .optimizers import SOLVER_ADAM, SOLVER_SGD, adam_update, sgd_update
 from .predict import (
-    predict_forward,
-    predict_forward_csr,
-    predict_forward_parallel,
     predict_parallel,
     predict_serial,
 )
@@ -53,12 +50,8 @@ from .train import (
     STOPPED,
     fit_epochs,
     forward_backward,
-    forward_backward_csr,
     param_layout_size,
     train_epoch,
-    train_epoch_csr,
-    train_epochs,
-    train_epochs_csr,
     workspace_size,
 )
 
@@ -88,13 +81,9 @@ __all__ = [
     "dense_forward_rows",
     "fit_epochs",
     "forward_backward",
-    "forward_backward_csr",
     "output_forward",
     "output_loss_backward",
     "param_layout_size",
-    "predict_forward",
-    "predict_forward_csr",
-    "predict_forward_parallel",
     "predict_parallel",
     "predict_serial",
     "sgd_update",
@@ -102,8 +91,5 @@ __all__ = [
     "sparse_dense_forward",
     "sparse_rows_forward",
     "train_epoch",
-    "train_epoch_csr",
-    "train_epochs",
-    "train_epochs_csr",
     "workspace_size",
 ]

@@ -13,10 +13,9 @@ Rows are processed in blocks, in one of three ways chosen by the caller:
   with prange, hand-written layers only (no BLAS call inside a prange: no nested
   thread pools).
 
-Both take either a dense X or the three arrays of a CSR matrix, the other input
-being None (Numba then compiles each flavour without the other's code); the
-estimators call them directly, and predict_forward, predict_forward_parallel and
-predict_forward_csr are thin wrappers for the kernel tests.
+Both take either a dense X or the three arrays of a CSR matrix (indptr,
+indices, data), the other input being None: Numba then compiles each flavour
+without the other's code.
 
 A CSR input goes through the sparse first-layer kernel instead.
 
@@ -247,46 +246,3 @@ def predict_parallel(out, X, Xp, Xi, Xd, n, params, units, act, out_act, block):
             no_blas,
         )
     return bad
-
-
-@njit(cache=True, nogil=True, error_model="numpy")
-def predict_forward(out, X, params, units, act, out_act, block, blas_min):
-    """predict_serial for a dense X."""
-    return predict_serial(
-        out,
-        X,
-        None,
-        None,
-        None,
-        X.shape[0],
-        params,
-        units,
-        act,
-        out_act,
-        block,
-        blas_min,
-    )
-
-
-@njit(cache=True, nogil=True, error_model="numpy")
-def predict_forward_parallel(out, X, params, units, act, out_act, block):
-    """predict_parallel for a dense X."""
-    return predict_parallel(
-        out, X, None, None, None, X.shape[0], params, units, act, out_act, block
-    )
-
-
-@njit(cache=True, nogil=True, error_model="numpy")
-def predict_forward_csr(
-    out, Xp, Xi, Xd, params, units, act, out_act, block, parallel, blas_min
-):
-    """predict_serial or predict_parallel for a CSR input (indptr, indices,
-    data). Returns the number of non-finite values in the data."""
-    n = Xp.shape[0] - 1
-    if parallel:
-        return predict_parallel(
-            out, None, Xp, Xi, Xd, n, params, units, act, out_act, block
-        )
-    return predict_serial(
-        out, None, Xp, Xi, Xd, n, params, units, act, out_act, block, blas_min
-    )

@@ -14,11 +14,10 @@ input, A_0 is not used: the first layer reads the nonzeros directly.
 
 ``fit_epochs`` is the training kernel: the estimators call it for every
 stochastic fit, many epochs per call or one (when Python does the per-epoch
-work: verbose output, early stopping, partial_fit). It takes either a dense X or
-the three arrays of a CSR matrix, the other input being None, so that Numba
-compiles each flavour without the other's code. The other entry points
-(forward_backward, train_epoch, train_epochs, each with a _csr twin) are thin
-wrappers over the same cores, for the kernel tests.
+work: verbose output, early stopping, partial_fit), and ``forward_backward``
+serves L-BFGS. Both take either a dense X or the three arrays of a CSR matrix,
+the other input being None, so that Numba compiles each flavour without the
+other's code. ``train_epoch`` is one epoch of fit_epochs for the kernel tests.
 """
 
 import numpy as np
@@ -70,7 +69,7 @@ def _sum_squares(a, start, n):
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def _forward_backward(
+def forward_backward(
     grads,
     work,
     params,
@@ -90,9 +89,15 @@ def _forward_backward(
     alpha,
     blas_min,
 ):
-    """The core of forward_backward: X a dense matrix and Xp, Xi, Xd None, or X
-    None and (Xp, Xi, Xd) a CSR matrix. The branches of the None input are
-    pruned when Numba compiles each flavour."""
+    """Loss and gradient of one batch: the rows idx[start:start + B] of X, Y.
+
+    X a dense matrix and Xp, Xi, Xd None, or X None and (Xp, Xi, Xd) a CSR
+    matrix (indptr, indices, data); the branches of the None input are pruned
+    when Numba compiles each flavour. Writes the gradient (L2 term included)
+    into ``grads`` and returns the batch's loss as scikit-learn defines it
+    (weighted mean data loss plus alpha / 2 * ||W||^2 / sum(sw)). A layer goes
+    through BLAS when fan_in * fan_out >= blas_min.
+    """
     L = units.shape[0] - 1
     n_features = units[0]
 
@@ -189,97 +194,6 @@ def _forward_backward(
     return loss
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
-def forward_backward(
-    grads,
-    work,
-    params,
-    X,
-    Y,
-    sw,
-    idx,
-    start,
-    B,
-    capacity,
-    units,
-    act,
-    out_act,
-    alpha,
-    blas_min,
-):
-    """Loss and gradient of one batch: the rows idx[start:start + B] of X, Y.
-
-    Writes the gradient (L2 term included) into ``grads`` and returns the
-    batch's loss as scikit-learn defines it (weighted mean data loss plus
-    alpha / 2 * ||W||^2 / sum(sw)). A layer goes through BLAS when
-    fan_in * fan_out >= blas_min.
-    """
-    return _forward_backward(
-        grads,
-        work,
-        params,
-        X,
-        None,
-        None,
-        None,
-        Y,
-        sw,
-        idx,
-        start,
-        B,
-        capacity,
-        units,
-        act,
-        out_act,
-        alpha,
-        blas_min,
-    )
-
-
-@njit(cache=True, nogil=True, error_model="numpy")
-def forward_backward_csr(
-    grads,
-    work,
-    params,
-    Xp,
-    Xi,
-    Xd,
-    n_features,
-    Y,
-    sw,
-    idx,
-    start,
-    B,
-    capacity,
-    units,
-    act,
-    out_act,
-    alpha,
-    blas_min,
-):
-    """forward_backward for a CSR input given as (indptr, indices, data)."""
-    return _forward_backward(
-        grads,
-        work,
-        params,
-        None,
-        Xp,
-        Xi,
-        Xd,
-        Y,
-        sw,
-        idx,
-        start,
-        B,
-        capacity,
-        units,
-        act,
-        out_act,
-        alpha,
-        blas_min,
-    )
-
-
 # Learning-rate schedules of the SGD solver (Adam has none).
 SCHEDULE_CONSTANT = 0
 SCHEDULE_INVSCALING = 1
@@ -368,7 +282,7 @@ def fit_epochs(
                 w_sum += sw[idx[i]]
             if w_sum == 0.0:
                 continue  # a batch of zero-weight samples carries no gradient
-            loss = _forward_backward(
+            loss = forward_backward(
                 grads,
                 work,
                 params,
@@ -426,65 +340,6 @@ def fit_epochs(
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def _one_epoch(
-    params,
-    grads,
-    opt_a,
-    opt_b,
-    work,
-    X,
-    Xp,
-    Xi,
-    Xd,
-    Y,
-    sw,
-    idx,
-    units,
-    act,
-    out_act,
-    batch_size,
-    solver,
-    hyper,
-    t,
-    blas_min,
-):
-    """One epoch through fit_epochs, without shuffle or stopping rule."""
-    ctrl_f = np.array([hyper[0], hyper[0], 0.0, 0.0, np.inf, np.inf])
-    ctrl_i = np.array([t, 0, 0, SCHEDULE_CONSTANT, 0], dtype=np.int64)
-    no_key = np.empty(0, dtype=np.uint32)
-    no_pos = np.zeros(1, dtype=np.int64)
-    loss_curve = np.empty(1)
-    _, _, acc = fit_epochs(
-        params,
-        grads,
-        opt_a,
-        opt_b,
-        work,
-        X,
-        Xp,
-        Xi,
-        Xd,
-        Y,
-        sw,
-        idx,
-        units,
-        act,
-        out_act,
-        batch_size,
-        solver,
-        hyper,
-        ctrl_f,
-        ctrl_i,
-        no_key,
-        no_pos,
-        loss_curve,
-        1,
-        blas_min,
-    )
-    return acc, ctrl_i[0]
-
-
-@njit(cache=True, nogil=True, error_model="numpy")
 def train_epoch(
     params,
     grads,
@@ -504,7 +359,9 @@ def train_epoch(
     t,
     blas_min,
 ):
-    """One epoch of mini-batch training over the rows idx (already shuffled).
+    """One epoch of fit_epochs over the rows idx (already shuffled) of a dense
+    X, without shuffle or stopping rule: the one-epoch view the kernel tests
+    compare with the reference.
 
     opt_a, opt_b: the optimizer's state (SGD: velocity, unused; Adam: m, v).
     hyper (float64): [learning_rate, momentum, nesterov, beta_1, beta_2,
@@ -514,104 +371,12 @@ def train_epoch(
     batches of batch_loss * batch_size, t after the epoch), or stops early,
     returning t = -1 - (batches done), when a loss turns non-finite.
     """
-    return _one_epoch(
-        params,
-        grads,
-        opt_a,
-        opt_b,
-        work,
-        X,
-        None,
-        None,
-        None,
-        Y,
-        sw,
-        idx,
-        units,
-        act,
-        out_act,
-        batch_size,
-        solver,
-        hyper,
-        t,
-        blas_min,
-    )
-
-
-@njit(cache=True, nogil=True, error_model="numpy")
-def train_epoch_csr(
-    params,
-    grads,
-    opt_a,
-    opt_b,
-    work,
-    Xp,
-    Xi,
-    Xd,
-    Y,
-    sw,
-    idx,
-    units,
-    act,
-    out_act,
-    batch_size,
-    solver,
-    hyper,
-    t,
-    blas_min,
-):
-    """train_epoch for a CSR input given as (indptr, indices, data)."""
-    return _one_epoch(
-        params,
-        grads,
-        opt_a,
-        opt_b,
-        work,
-        None,
-        Xp,
-        Xi,
-        Xd,
-        Y,
-        sw,
-        idx,
-        units,
-        act,
-        out_act,
-        batch_size,
-        solver,
-        hyper,
-        t,
-        blas_min,
-    )
-
-
-@njit(cache=True, nogil=True, error_model="numpy")
-def train_epochs(
-    params,
-    grads,
-    opt_a,
-    opt_b,
-    work,
-    X,
-    Y,
-    sw,
-    idx,
-    units,
-    act,
-    out_act,
-    batch_size,
-    solver,
-    hyper,
-    ctrl_f,
-    ctrl_i,
-    mt_key,
-    mt_pos,
-    loss_curve,
-    n_epochs,
-    blas_min,
-):
-    """fit_epochs for a dense X; returns (epochs run, status)."""
-    done, status, _ = fit_epochs(
+    ctrl_f = np.array([hyper[0], hyper[0], 0.0, 0.0, np.inf, np.inf])
+    ctrl_i = np.array([t, 0, 0, SCHEDULE_CONSTANT, 0], dtype=np.int64)
+    no_key = np.empty(0, dtype=np.uint32)
+    no_pos = np.zeros(1, dtype=np.int64)
+    loss_curve = np.empty(1)
+    _, _, acc = fit_epochs(
         params,
         grads,
         opt_a,
@@ -632,69 +397,10 @@ def train_epochs(
         hyper,
         ctrl_f,
         ctrl_i,
-        mt_key,
-        mt_pos,
+        no_key,
+        no_pos,
         loss_curve,
-        n_epochs,
+        1,
         blas_min,
     )
-    return done, status
-
-
-@njit(cache=True, nogil=True, error_model="numpy")
-def train_epochs_csr(
-    params,
-    grads,
-    opt_a,
-    opt_b,
-    work,
-    Xp,
-    Xi,
-    Xd,
-    Y,
-    sw,
-    idx,
-    units,
-    act,
-    out_act,
-    batch_size,
-    solver,
-    hyper,
-    ctrl_f,
-    ctrl_i,
-    mt_key,
-    mt_pos,
-    loss_curve,
-    n_epochs,
-    blas_min,
-):
-    """fit_epochs for a CSR X (indptr, indices, data); returns (epochs run,
-    status)."""
-    done, status, _ = fit_epochs(
-        params,
-        grads,
-        opt_a,
-        opt_b,
-        work,
-        None,
-        Xp,
-        Xi,
-        Xd,
-        Y,
-        sw,
-        idx,
-        units,
-        act,
-        out_act,
-        batch_size,
-        solver,
-        hyper,
-        ctrl_f,
-        ctrl_i,
-        mt_key,
-        mt_pos,
-        loss_curve,
-        n_epochs,
-        blas_min,
-    )
-    return done, status
+    return acc, ctrl_i[0]

@@ -19,15 +19,8 @@ from fastmlp import MLPClassifier, MLPRegressor
 
 COMPUTE_KERNELS = [
     "fit_epochs",
-    "train_epochs",
-    "train_epochs_csr",
     "train_epoch",
-    "train_epoch_csr",
     "forward_backward",
-    "forward_backward_csr",
-    "predict_forward",
-    "predict_forward_parallel",
-    "predict_forward_csr",
     "predict_serial",
     "predict_parallel",
 ]

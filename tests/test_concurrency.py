@@ -23,15 +23,8 @@ pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceW
 
 COMPUTE_KERNELS = [
     "fit_epochs",
-    "train_epochs",
-    "train_epochs_csr",
     "train_epoch",
-    "train_epoch_csr",
     "forward_backward",
-    "forward_backward_csr",
-    "predict_forward",
-    "predict_forward_parallel",
-    "predict_forward_csr",
     "predict_serial",
     "predict_parallel",
 ]

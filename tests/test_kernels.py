@@ -15,6 +15,7 @@ per dtype.
 import naive
 import numpy as np
 import pytest
+import scipy.sparse as sp
 from fastmlp.kernels import (
     ACT_IDENTITY,
     ACT_LOGISTIC,
@@ -37,9 +38,8 @@ from fastmlp.kernels import (
     output_forward,
     output_loss_backward,
     param_layout_size,
-    predict_forward,
-    predict_forward_csr,
-    predict_forward_parallel,
+    predict_parallel,
+    predict_serial,
     sgd_update,
     train_epoch,
     workspace_size,
@@ -684,6 +684,9 @@ def test_forward_backward(rng, net, act, out, mode, dtype):
         work,
         params,
         X,
+        None,
+        None,
+        None,
         Y,
         sw,
         idx,
@@ -745,7 +748,24 @@ def _fd_problem(rng, act, out, k):
 
     def loss_and_grad(p, alpha):
         value = forward_backward(
-            grads, work, p, X, Y, sw, idx, 0, n, n, u, act, out, alpha, NEVER_BLAS
+            grads,
+            work,
+            p,
+            X,
+            None,
+            None,
+            None,
+            Y,
+            sw,
+            idx,
+            0,
+            n,
+            n,
+            u,
+            act,
+            out,
+            alpha,
+            NEVER_BLAS,
         )
         return value, grads.copy()
 
@@ -963,11 +983,36 @@ NO_BLAS = 2**62
 
 
 def _serial(out, X, params, u, act, out_act, block):
-    return predict_forward(out, X, params, u, act, out_act, block, NO_BLAS)
+    n = X.shape[0]
+    return predict_serial(
+        out, X, None, None, None, n, params, u, act, out_act, block, NO_BLAS
+    )
 
 
 def _serial_blas(out, X, params, u, act, out_act, block):
-    return predict_forward(out, X, params, u, act, out_act, block, 1)
+    n = X.shape[0]
+    return predict_serial(
+        out, X, None, None, None, n, params, u, act, out_act, block, 1
+    )
+
+
+def _parallel(out, X, params, u, act, out_act, block):
+    n = X.shape[0]
+    return predict_parallel(out, X, None, None, None, n, params, u, act, out_act, block)
+
+
+def _csr(out, Xs, params, u, act, out_act, block, parallel):
+    """predict_serial or predict_parallel on a scipy CSR matrix."""
+    x_args = (
+        None,
+        Xs.indptr.astype(np.int64),
+        Xs.indices.astype(np.int64),
+        Xs.data,
+        Xs.shape[0],
+    )
+    if parallel:
+        return predict_parallel(out, *x_args, params, u, act, out_act, block)
+    return predict_serial(out, *x_args, params, u, act, out_act, block, NO_BLAS)
 
 
 # serial: hand-written layers (blocks under ROWS_MAX rows take the sample-major
@@ -975,7 +1020,7 @@ def _serial_blas(out, X, params, u, act, out_act, block):
 PREDICT = {
     "serial": _serial,
     "serial-blas": _serial_blas,
-    "parallel": predict_forward_parallel,
+    "parallel": _parallel,
 }
 PREDICT_NETS = [(5, 7, 4, 3), (3, 2), (1, 1), (2, 9, 1)]
 BLOCK = 32
@@ -1026,44 +1071,19 @@ def test_predict_forward_counts_non_finite_input(rng, func, n):
 @pytest.mark.parametrize("parallel", [False, True], ids=["serial", "parallel"])
 @dtype_ids
 def test_predict_forward_csr(rng, parallel, dtype):
-    sparse = pytest.importorskip("scipy.sparse")
     units = (12, 7, 5, 3)
     u = np.array(units, dtype=np.int64)
     params, Ws, bs = make_network(rng, units, dtype)
     for n in (1, 5, 31, 100):
-        Xs = sparse.random(n, 12, density=0.3, format="csr", random_state=n)
+        Xs = sp.random(n, 12, density=0.3, format="csr", random_state=n)
         Xs = Xs.astype(dtype)
         got = np.full((n, 3), np.nan, dtype=dtype)
-        bad = predict_forward_csr(
-            got,
-            Xs.indptr.astype(np.int64),
-            Xs.indices.astype(np.int64),
-            Xs.data,
-            params,
-            u,
-            ACT_RELU,
-            OUT_SOFTMAX,
-            32,
-            parallel,
-            NO_BLAS,
-        )
+        bad = _csr(got, Xs, params, u, ACT_RELU, OUT_SOFTMAX, 32, parallel)
         assert bad == 0
         want = predict(f64(Xs.toarray()), Ws, bs, "relu", "softmax")
         assert_close(got, want, dtype)
     Xs.data[0] = np.nan
-    bad = predict_forward_csr(
-        got,
-        Xs.indptr.astype(np.int64),
-        Xs.indices.astype(np.int64),
-        Xs.data,
-        params,
-        u,
-        ACT_RELU,
-        OUT_SOFTMAX,
-        32,
-        parallel,
-        NO_BLAS,
-    )
+    bad = _csr(got, Xs, params, u, ACT_RELU, OUT_SOFTMAX, 32, parallel)
     assert bad == 1
 
 
