@@ -55,7 +55,19 @@ from .train import (
     workspace_size,
 )
 
+# The kernels the estimators call (everything else here is a building block of
+# these): the bad-input tests replace them all to prove that validation comes
+# first, the concurrency tests check that they all release the GIL.
+ENTRY_POINTS = (
+    "fit_epochs",
+    "forward_backward",
+    "predict_serial",
+    "predict_parallel",
+    "train_epoch",
+)
+
 __all__ = [
+    "ENTRY_POINTS",
     "DIVERGED",
     "RAN_ALL",
     "STOPPED",

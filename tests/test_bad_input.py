@@ -17,13 +17,7 @@ from sklearn.exceptions import NotFittedError
 
 from fastmlp import MLPClassifier, MLPRegressor
 
-COMPUTE_KERNELS = [
-    "fit_epochs",
-    "train_epoch",
-    "forward_backward",
-    "predict_serial",
-    "predict_parallel",
-]
+COMPUTE_KERNELS = fastmlp.kernels.ENTRY_POINTS
 
 
 class KernelCalled(AssertionError):

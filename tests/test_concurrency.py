@@ -21,13 +21,7 @@ from fastmlp import MLPClassifier, MLPRegressor
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
-COMPUTE_KERNELS = [
-    "fit_epochs",
-    "train_epoch",
-    "forward_backward",
-    "predict_serial",
-    "predict_parallel",
-]
+COMPUTE_KERNELS = fastmlp.kernels.ENTRY_POINTS
 
 
 def run_in_threads(fns):
