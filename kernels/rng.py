@@ -68,22 +68,24 @@ def shuffle(x, key, pos):
     mask |= mask >> np.uint32(4)
     mask |= mask >> np.uint32(8)
     mask |= mask >> np.uint32(16)
-    for i in range(n - 1, 0, -1):
+    # Branch-free rejection: a rejected draw swaps x[i] with itself and leaves
+    # i where it is, so the ~25% of draws that fail cost no misprediction.
+    i = n - 1
+    while i > 0:
         m = np.uint32(i)
         # The mask is the smallest 2^b - 1 >= i: halve it as i drops below.
-        while (mask >> np.uint32(1)) >= m:
+        if (mask >> np.uint32(1)) >= m:
             mask >>= np.uint32(1)
-        while True:
-            if p == _N:
-                _mt_generate(key)
-                _temper(out, key)
-                p = 0
-            value = out[p] & mask
-            p += 1
-            if value <= m:
-                break
-        j = np.int64(value)
+        if p == _N:
+            _mt_generate(key)
+            _temper(out, key)
+            p = 0
+        value = out[p] & mask
+        p += 1
+        ok = value <= m
+        j = np.int64(value) if ok else i
         t = x[i]
         x[i] = x[j]
         x[j] = t
+        i -= np.int64(ok)
     pos[0] = p
