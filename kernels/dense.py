@@ -9,11 +9,242 @@ bias and activation fused, best for narrow layers) and one that hands the
 GEMM to BLAS through ``blas.gemm`` (best for wide layers). The caller picks.
 """
 
+import numpy as np
 from numba import njit
 
 from ._config import FASTMATH
-from .activations import activation_backward, activation_forward
+from .activations import (
+    ACT_IDENTITY,
+    ACT_RELU,
+    activation_backward,
+    activation_forward,
+)
 from .blas import gemm
+
+# The hand-written loops below index the 2-D arrays directly (``a[k, i]``),
+# never through row views (``a[k]``), and each helper runs over all the rows
+# of a layer: at a batch of a few hundred samples a pass over a row lasts a
+# few dozen cycles, and each view (or inlined call, which takes references on
+# its array arguments) adds reference counting on top (measured: a 5 -> 5
+# layer's forward 0.42 us with row views, 0.31 us without, batch 200).
+
+# What the last pass over a row applies to each value on its way out, as one
+# branch-free select (a test of a mode inside the loop keeps it from
+# vectorizing). Forward (Z None): zero where s < lo, so lo = 0 is ReLU and
+# lo = -inf leaves s alone. Backward: zero where Z[o, i] == zval, Z the layer's
+# output, so zval = 0 is ReLU's derivative and zval = NaN (never equal) leaves
+# s alone. Other activations get a pass of their own afterwards.
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _post(s, lo, Z, zval, o, i, zero):
+    """zero where s < lo (Z None) or where Z[o, i] == zval, else s; NaN stays."""
+    if Z is None:
+        return zero if s < lo else s
+    return zero if Z[o, i] == zval else s
+
+
+@njit(inline="always", cache=True, nogil=True)
+def _post_args(act, grad, dt):
+    """(lo, zval) of _post in dtype dt for activation act: the values that
+    apply it in its last pass (or, with grad, its derivative), or leave the
+    values as they are for an activation that gets a pass of its own."""
+    if act == ACT_RELU:
+        if grad:
+            return dt(-np.inf), dt(0.0)
+        return dt(0.0), dt(np.nan)
+    return dt(-np.inf), dt(np.nan)  # identity, or a pass of its own
+
+
+@njit(inline="always", cache=True, nogil=True)
+def _first_pass(n):
+    """How many rows the first pass over the batch takes when a sum runs over
+    n rows: all of them up to 7, else 4 plus the remainder of n / 4, so that
+    every later pass takes exactly 4 (n = 5 is one pass, not 4 + 1)."""
+    return n if n < 8 else 4 + n % 4
+
+
+@njit(cache=True, nogil=True, error_model="numpy", fastmath=FASTMATH)
+def _rows_set(out, rows, n, C, bias, lo, Z, zval, n_out, B):
+    """out[o, i] = post(bias[o] + sum_{q < n} C[q, o] * rows[q, i]) for every
+    o < n_out, 1 <= n <= 7 (bias None: no bias), post = _post(., lo, Z, zval).
+    One pass over the batch per output row: each of the n rows is read once
+    and out[o] written once, where a pass per row would read and write it n
+    times."""
+    zero = out.dtype.type(0.0)
+    for o in range(n_out):
+        base = zero if bias is None else bias[o]
+        if n == 1:
+            c0 = C[0, o]
+            for i in range(B):
+                s = c0 * rows[0, i]
+                out[o, i] = _post(base + s, lo, Z, zval, o, i, zero)
+        elif n == 2:
+            c0, c1 = C[0, o], C[1, o]
+            for i in range(B):
+                s = c0 * rows[0, i] + c1 * rows[1, i]
+                out[o, i] = _post(base + s, lo, Z, zval, o, i, zero)
+        elif n == 3:
+            c0, c1, c2 = C[0, o], C[1, o], C[2, o]
+            for i in range(B):
+                s = (c0 * rows[0, i] + c1 * rows[1, i]) + c2 * rows[2, i]
+                out[o, i] = _post(base + s, lo, Z, zval, o, i, zero)
+        elif n == 4:
+            c0, c1, c2, c3 = C[0, o], C[1, o], C[2, o], C[3, o]
+            for i in range(B):
+                s = (c0 * rows[0, i] + c1 * rows[1, i]) + (
+                    c2 * rows[2, i] + c3 * rows[3, i]
+                )
+                out[o, i] = _post(base + s, lo, Z, zval, o, i, zero)
+        elif n == 5:
+            c0, c1, c2, c3, c4 = C[0, o], C[1, o], C[2, o], C[3, o], C[4, o]
+            for i in range(B):
+                s = (c0 * rows[0, i] + c1 * rows[1, i]) + (
+                    c2 * rows[2, i] + c3 * rows[3, i]
+                )
+                s += c4 * rows[4, i]
+                out[o, i] = _post(base + s, lo, Z, zval, o, i, zero)
+        elif n == 6:
+            c0, c1, c2, c3, c4 = C[0, o], C[1, o], C[2, o], C[3, o], C[4, o]
+            c5 = C[5, o]
+            for i in range(B):
+                s = (c0 * rows[0, i] + c1 * rows[1, i]) + (
+                    c2 * rows[2, i] + c3 * rows[3, i]
+                )
+                s += c4 * rows[4, i] + c5 * rows[5, i]
+                out[o, i] = _post(base + s, lo, Z, zval, o, i, zero)
+        else:
+            c0, c1, c2, c3, c4 = C[0, o], C[1, o], C[2, o], C[3, o], C[4, o]
+            c5, c6 = C[5, o], C[6, o]
+            for i in range(B):
+                s = (c0 * rows[0, i] + c1 * rows[1, i]) + (
+                    c2 * rows[2, i] + c3 * rows[3, i]
+                )
+                s += (c4 * rows[4, i] + c5 * rows[5, i]) + c6 * rows[6, i]
+                out[o, i] = _post(base + s, lo, Z, zval, o, i, zero)
+
+
+@njit(cache=True, nogil=True, error_model="numpy", fastmath=FASTMATH)
+def _rows_add4(out, rows, r0, C, lo, Z, zval, n_out, B):
+    """out[o, i] = post(out[o, i] + sum_{q < 4} C[r0 + q, o] * rows[r0 + q, i])
+    for every o < n_out."""
+    zero = out.dtype.type(0.0)
+    for o in range(n_out):
+        c0, c1, c2, c3 = C[r0, o], C[r0 + 1, o], C[r0 + 2, o], C[r0 + 3, o]
+        for i in range(B):
+            s = (c0 * rows[r0, i] + c1 * rows[r0 + 1, i]) + (
+                c2 * rows[r0 + 2, i] + c3 * rows[r0 + 3, i]
+            )
+            out[o, i] = _post(out[o, i] + s, lo, Z, zval, o, i, zero)
+
+
+@njit(inline="always", cache=True, nogil=True, error_model="numpy", fastmath=FASTMATH)
+def _row_sums(out, rows, C, n, bias, lo, Z, zval, n_out, B):
+    """out[o, i] = post(bias[o] + sum_{r < n} C[r, o] rows[r, i]) for o < n_out:
+    a first pass of up to 7 rows, then passes of 4, post (see _post) applied
+    in the last pass only."""
+    n0 = _first_pass(n)
+    dt = out.dtype.type
+    if n0 == n:
+        _rows_set(out, rows, n0, C, bias, lo, Z, zval, n_out, B)
+    else:
+        _rows_set(out, rows, n0, C, bias, dt(-np.inf), Z, dt(np.nan), n_out, B)
+    for r in range(n0, n, 4):
+        if r + 4 == n:
+            _rows_add4(out, rows, r, C, lo, Z, zval, n_out, B)
+        else:
+            _rows_add4(out, rows, r, C, dt(-np.inf), Z, dt(np.nan), n_out, B)
+
+
+@njit(cache=True, nogil=True, error_model="numpy", fastmath=FASTMATH)
+def _dots(G, A, D, r0, n, Wm, alpha, sw_sum, n_a, B):
+    """G[a, r0 + q] = (sum_i A[a, i] D[r0 + q, i] + alpha Wm[a, r0 + q]) / sw_sum
+    for a < n_a and q < n, 1 <= n <= 7: n dot products per pass, A[a] read once."""
+    zero = A.dtype.type(0.0)
+    for a in range(n_a):
+        if n == 1:
+            s0 = zero
+            for i in range(B):
+                s0 += A[a, i] * D[r0, i]
+            G[a, r0] = (s0 + alpha * Wm[a, r0]) / sw_sum
+        elif n == 2:
+            s0 = s1 = zero
+            for i in range(B):
+                x = A[a, i]
+                s0 += x * D[r0, i]
+                s1 += x * D[r0 + 1, i]
+            G[a, r0] = (s0 + alpha * Wm[a, r0]) / sw_sum
+            G[a, r0 + 1] = (s1 + alpha * Wm[a, r0 + 1]) / sw_sum
+        elif n == 3:
+            s0 = s1 = s2 = zero
+            for i in range(B):
+                x = A[a, i]
+                s0 += x * D[r0, i]
+                s1 += x * D[r0 + 1, i]
+                s2 += x * D[r0 + 2, i]
+            G[a, r0] = (s0 + alpha * Wm[a, r0]) / sw_sum
+            G[a, r0 + 1] = (s1 + alpha * Wm[a, r0 + 1]) / sw_sum
+            G[a, r0 + 2] = (s2 + alpha * Wm[a, r0 + 2]) / sw_sum
+        elif n == 4:
+            s0 = s1 = s2 = s3 = zero
+            for i in range(B):
+                x = A[a, i]
+                s0 += x * D[r0, i]
+                s1 += x * D[r0 + 1, i]
+                s2 += x * D[r0 + 2, i]
+                s3 += x * D[r0 + 3, i]
+            G[a, r0] = (s0 + alpha * Wm[a, r0]) / sw_sum
+            G[a, r0 + 1] = (s1 + alpha * Wm[a, r0 + 1]) / sw_sum
+            G[a, r0 + 2] = (s2 + alpha * Wm[a, r0 + 2]) / sw_sum
+            G[a, r0 + 3] = (s3 + alpha * Wm[a, r0 + 3]) / sw_sum
+        elif n == 5:
+            s0 = s1 = s2 = s3 = s4 = zero
+            for i in range(B):
+                x = A[a, i]
+                s0 += x * D[r0, i]
+                s1 += x * D[r0 + 1, i]
+                s2 += x * D[r0 + 2, i]
+                s3 += x * D[r0 + 3, i]
+                s4 += x * D[r0 + 4, i]
+            G[a, r0] = (s0 + alpha * Wm[a, r0]) / sw_sum
+            G[a, r0 + 1] = (s1 + alpha * Wm[a, r0 + 1]) / sw_sum
+            G[a, r0 + 2] = (s2 + alpha * Wm[a, r0 + 2]) / sw_sum
+            G[a, r0 + 3] = (s3 + alpha * Wm[a, r0 + 3]) / sw_sum
+            G[a, r0 + 4] = (s4 + alpha * Wm[a, r0 + 4]) / sw_sum
+        elif n == 6:
+            s0 = s1 = s2 = s3 = s4 = s5 = zero
+            for i in range(B):
+                x = A[a, i]
+                s0 += x * D[r0, i]
+                s1 += x * D[r0 + 1, i]
+                s2 += x * D[r0 + 2, i]
+                s3 += x * D[r0 + 3, i]
+                s4 += x * D[r0 + 4, i]
+                s5 += x * D[r0 + 5, i]
+            G[a, r0] = (s0 + alpha * Wm[a, r0]) / sw_sum
+            G[a, r0 + 1] = (s1 + alpha * Wm[a, r0 + 1]) / sw_sum
+            G[a, r0 + 2] = (s2 + alpha * Wm[a, r0 + 2]) / sw_sum
+            G[a, r0 + 3] = (s3 + alpha * Wm[a, r0 + 3]) / sw_sum
+            G[a, r0 + 4] = (s4 + alpha * Wm[a, r0 + 4]) / sw_sum
+            G[a, r0 + 5] = (s5 + alpha * Wm[a, r0 + 5]) / sw_sum
+        else:
+            s0 = s1 = s2 = s3 = s4 = s5 = s6 = zero
+            for i in range(B):
+                x = A[a, i]
+                s0 += x * D[r0, i]
+                s1 += x * D[r0 + 1, i]
+                s2 += x * D[r0 + 2, i]
+                s3 += x * D[r0 + 3, i]
+                s4 += x * D[r0 + 4, i]
+                s5 += x * D[r0 + 5, i]
+                s6 += x * D[r0 + 6, i]
+            G[a, r0] = (s0 + alpha * Wm[a, r0]) / sw_sum
+            G[a, r0 + 1] = (s1 + alpha * Wm[a, r0 + 1]) / sw_sum
+            G[a, r0 + 2] = (s2 + alpha * Wm[a, r0 + 2]) / sw_sum
+            G[a, r0 + 3] = (s3 + alpha * Wm[a, r0 + 3]) / sw_sum
+            G[a, r0 + 4] = (s4 + alpha * Wm[a, r0 + 4]) / sw_sum
+            G[a, r0 + 5] = (s5 + alpha * Wm[a, r0 + 5]) / sw_sum
+            G[a, r0 + 6] = (s6 + alpha * Wm[a, r0 + 6]) / sw_sum
 
 
 @njit(cache=True, nogil=True, error_model="numpy", fastmath=FASTMATH)
@@ -21,48 +252,15 @@ def dense_forward(out, inp, W, b, act, fan_in, fan_out, B):
     """out[j, :] = act(b[j] + sum_k W[k, j] * inp[k, :]).
 
     out (fan_out, B), inp (fan_in, B), W (fan_in, fan_out), b (fan_out,).
-    Four inputs per pass over the batch: each output row is loaded and stored
-    once per four inputs rather than once per input.
+    Each output row is built in about fan_in / 4 passes over the batch (the
+    first takes the bias and up to 7 inputs, the others 4 each), ReLU applied
+    in the last: the row is loaded and stored once per several inputs.
     """
-    for j in range(fan_out):
-        row = out[j]
-        bj = b[j]
-        k = 0
-        if fan_in >= 4:
-            # The first four inputs and the bias in the pass that sets the row.
-            w0 = W[0, j]
-            w1 = W[1, j]
-            w2 = W[2, j]
-            w3 = W[3, j]
-            a0 = inp[0]
-            a1 = inp[1]
-            a2 = inp[2]
-            a3 = inp[3]
-            for i in range(B):
-                row[i] = bj + ((w0 * a0[i] + w1 * a1[i]) + (w2 * a2[i] + w3 * a3[i]))
-            k = 4
-        else:
-            for i in range(B):
-                row[i] = bj
-        while k + 4 <= fan_in:
-            w0 = W[k, j]
-            w1 = W[k + 1, j]
-            w2 = W[k + 2, j]
-            w3 = W[k + 3, j]
-            a0 = inp[k]
-            a1 = inp[k + 1]
-            a2 = inp[k + 2]
-            a3 = inp[k + 3]
-            for i in range(B):
-                row[i] += (w0 * a0[i] + w1 * a1[i]) + (w2 * a2[i] + w3 * a3[i])
-            k += 4
-        while k < fan_in:
-            w = W[k, j]
-            a = inp[k]
-            for i in range(B):
-                row[i] += w * a[i]
-            k += 1
-        activation_forward(row, B, act)
+    lo, zval = _post_args(act, False, out.dtype.type)
+    _row_sums(out, inp, W, fan_in, b, lo, None, zval, fan_out, B)
+    if act != ACT_RELU and act != ACT_IDENTITY:
+        for j in range(fan_out):
+            activation_forward(out[j], B, act)
 
 
 @njit(cache=True, nogil=True, error_model="numpy", fastmath=FASTMATH)
@@ -102,85 +300,30 @@ def dense_backward(
     dinp     = (W dout) * act_in'(inp)   (only when want_dinp: the first layer's
                input is the data and needs no delta)
 
-    As in dense_forward, four rows of dout go through each pass over the batch.
+    As in dense_forward, each pass over the batch takes up to 7 rows of dout
+    (the first) or 4 (the others): several dot products per read of inp[k],
+    several rows of dout summed per write of dinp[k].
     """
     a_ = W.dtype.type(alpha)
     s_ = W.dtype.type(sw_sum)
     zero = W.dtype.type(0.0)
-    for k in range(fan_in):
-        a = inp[k]
-        j = 0
-        while j + 4 <= fan_out:
-            d0 = dout[j]
-            d1 = dout[j + 1]
-            d2 = dout[j + 2]
-            d3 = dout[j + 3]
-            s0 = zero
-            s1 = zero
-            s2 = zero
-            s3 = zero
-            for i in range(B):
-                ai = a[i]
-                s0 += ai * d0[i]
-                s1 += ai * d1[i]
-                s2 += ai * d2[i]
-                s3 += ai * d3[i]
-            dW[k, j] = (s0 + a_ * W[k, j]) / s_
-            dW[k, j + 1] = (s1 + a_ * W[k, j + 1]) / s_
-            dW[k, j + 2] = (s2 + a_ * W[k, j + 2]) / s_
-            dW[k, j + 3] = (s3 + a_ * W[k, j + 3]) / s_
-            j += 4
-        while j < fan_out:
-            d = dout[j]
-            s = zero
-            for i in range(B):
-                s += a[i] * d[i]
-            dW[k, j] = (s + a_ * W[k, j]) / s_
-            j += 1
+    n0 = _first_pass(fan_out)
+    _dots(dW, inp, dout, 0, n0, W, a_, s_, fan_in, B)
+    for j in range(n0, fan_out, 4):
+        _dots(dW, inp, dout, j, 4, W, a_, s_, fan_in, B)
     for j in range(fan_out):
-        d = dout[j]
         s = zero
         for i in range(B):
-            s += d[i]
+            s += dout[j, i]
         db[j] = s / s_
     if want_dinp:
-        for k in range(fan_in):
-            r = dinp[k]
-            j = 0
-            if fan_out >= 4:
-                w0 = W[k, 0]
-                w1 = W[k, 1]
-                w2 = W[k, 2]
-                w3 = W[k, 3]
-                d0 = dout[0]
-                d1 = dout[1]
-                d2 = dout[2]
-                d3 = dout[3]
-                for i in range(B):
-                    r[i] = (w0 * d0[i] + w1 * d1[i]) + (w2 * d2[i] + w3 * d3[i])
-                j = 4
-            else:
-                for i in range(B):
-                    r[i] = zero
-            while j + 4 <= fan_out:
-                w0 = W[k, j]
-                w1 = W[k, j + 1]
-                w2 = W[k, j + 2]
-                w3 = W[k, j + 3]
-                d0 = dout[j]
-                d1 = dout[j + 1]
-                d2 = dout[j + 2]
-                d3 = dout[j + 3]
-                for i in range(B):
-                    r[i] += (w0 * d0[i] + w1 * d1[i]) + (w2 * d2[i] + w3 * d3[i])
-                j += 4
-            while j < fan_out:
-                w = W[k, j]
-                d = dout[j]
-                for i in range(B):
-                    r[i] += w * d[i]
-                j += 1
-            activation_backward(r, inp[k], B, act_in)
+        lo, zval = _post_args(act_in, True, dinp.dtype.type)
+        # dinp[k] = sum_j W[k, j] dout[j]: the coefficients are W's rows, W.T's
+        # columns.
+        _row_sums(dinp, dout, W.T, fan_out, None, lo, inp, zval, fan_in, B)
+        if act_in != ACT_RELU and act_in != ACT_IDENTITY:
+            for k in range(fan_in):
+                activation_backward(dinp[k], inp[k], B, act_in)
 
 
 @njit(cache=True, nogil=True, error_model="numpy", fastmath=FASTMATH)

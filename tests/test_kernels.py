@@ -383,6 +383,73 @@ def test_dense_backward(rng, variant, shape, act, want_dinp, dtype):
         assert np.isnan(dinp).all()  # not written
 
 
+@act_ids
+@dtype_ids
+def test_dense_loops_every_pass_split(rng, act, dtype):
+    # The hand-written loops take a first pass of up to 7 rows, then passes of
+    # 4, with the activation (or its derivative) fused into the last: every
+    # fan_in and fan_out up to 13 covers each first-pass width, one to three
+    # later passes, and the activation landing in either.
+    for fan_in in range(1, 14):
+        for fan_out in range(1, 14):
+            for B in (1, 7, 37):
+                inp, W, b = dense_case(rng, fan_in, fan_out, B, act, dtype)
+                out = np.full((fan_out, B), np.nan, dtype=dtype)
+                k_dense_forward(out, inp, W, b, act, fan_in, fan_out, B)
+                want = dense_forward(f64(inp).T, f64(W), f64(b), ACTS[act]).T
+                assert_close(out, want, dtype)
+                dout = rng.standard_normal((fan_out, B)).astype(dtype)
+                alpha, sw_sum = 0.3, 0.7 * B + 0.1
+                dW = np.full((fan_in, fan_out), np.nan, dtype=dtype)
+                db = np.full(fan_out, np.nan, dtype=dtype)
+                dinp = np.full((fan_in, B), np.nan, dtype=dtype)
+                k_dense_backward(
+                    dW,
+                    db,
+                    dinp,
+                    dout,
+                    inp,
+                    W,
+                    alpha,
+                    sw_sum,
+                    act,
+                    fan_in,
+                    fan_out,
+                    B,
+                    True,
+                )
+                want_dW, want_db, want_dinp = dense_backward(
+                    f64(inp).T, f64(W), f64(dout).T, alpha, sw_sum, ACTS[act]
+                )
+                assert_close(dW, want_dW, dtype)
+                assert_close(db, want_db, dtype)
+                assert_close(dinp, want_dinp.T, dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=["f64", "f32"])
+def test_dense_loops_keep_nan(dtype):
+    # ReLU fused into the last pass keeps a NaN (np.maximum does), and its
+    # derivative zeroes exactly where the layer's output is zero.
+    fan_in, fan_out, B = 5, 3, 9
+    inp = np.ones((fan_in, B), dtype=dtype)
+    inp[2, 4] = np.nan
+    W = np.ones((fan_in, fan_out), dtype=dtype)
+    b = np.full(fan_out, -10.0, dtype=dtype)
+    out = np.empty((fan_out, B), dtype=dtype)
+    k_dense_forward(out, inp, W, b, ACT_RELU, fan_in, fan_out, B)
+    assert np.isnan(out[:, 4]).all()
+    assert (out[:, np.arange(B) != 4] == 0).all()
+    z = np.array([[0.0, 1.0, 0.0, 2.0]] * fan_in, dtype=dtype)
+    dout = np.ones((fan_out, 4), dtype=dtype)
+    dW = np.empty((fan_in, fan_out), dtype=dtype)
+    db = np.empty(fan_out, dtype=dtype)
+    dinp = np.full((fan_in, 4), np.nan, dtype=dtype)
+    k_dense_backward(
+        dW, db, dinp, dout, z, W, 0.0, 1.0, ACT_RELU, fan_in, fan_out, 4, True
+    )
+    np.testing.assert_array_equal(dinp, [[0.0, 3.0, 0.0, 3.0]] * fan_in)
+
+
 @pytest.mark.parametrize("shape", DENSE_SHAPES, ids=str)
 @act_ids
 @dtype_ids
