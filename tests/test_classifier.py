@@ -361,3 +361,38 @@ def test_one_hot_falls_back_for_other_targets():
     np.testing.assert_array_equal(
         _one_hot(lb, np.array([0, 9, 2])), lb.transform([0, 9, 2]).astype(bool)
     )
+
+
+@pytest.mark.parametrize(
+    "y",
+    [
+        np.array([2, 0, 1, 2, 1, 0, 0]),
+        np.array([5, 7, 7, 5], dtype=np.int8),
+        np.array([3, 3, 3], dtype=np.uint16),
+        np.array([-1, 1, 1, -1, 1], dtype=np.int32),
+        np.array([2**63 + 5, 7, 2**63 + 5], dtype=np.uint64),
+        np.array([9]),
+        np.array([1.0, 3.0, 2.0, 1.0]),
+        np.array(["b", "a", "c", "a"]),
+        np.array(["no", "yes", "yes"], dtype=object),
+        np.array([True, False, True]),
+        np.array([[1, 0, 1], [0, 1, 1]]),
+    ],
+    ids=lambda y: "%s-%s" % (y.dtype, y.shape),
+)
+def test_fit_binarizer_matches_label_binarizer(y):
+    # Integer labels take a direct path; the fitted binarizer must be the one
+    # LabelBinarizer.fit makes, in every attribute predict and partial_fit read.
+    from sklearn.preprocessing import LabelBinarizer
+
+    from fastmlp._multilayer_perceptron import _fit_binarizer
+
+    want = LabelBinarizer().fit(y)
+    got = _fit_binarizer(y)
+    assert got.y_type_ == want.y_type_
+    assert got.sparse_input_ == want.sparse_input_
+    assert got.classes_.dtype == want.classes_.dtype
+    np.testing.assert_array_equal(got.classes_, want.classes_)
+    np.testing.assert_array_equal(got.transform(y), want.transform(y))
+    Y = want.transform(y)
+    np.testing.assert_array_equal(got.inverse_transform(Y), want.inverse_transform(Y))
