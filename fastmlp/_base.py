@@ -78,6 +78,16 @@ _INTERNAL_DIRS = tuple(
 )
 
 
+def _blas_min(units):
+    """The kernels' blas_min for layer sizes ``units``: BLAS_MIN_WEIGHTS when a
+    layer has that many weights, else None, which compiles the kernels without
+    their BLAS code (a small network's first fit compiles only what it runs)."""
+    for l in range(len(units) - 1):
+        if int(units[l]) * int(units[l + 1]) >= BLAS_MIN_WEIGHTS:
+            return BLAS_MIN_WEIGHTS
+    return None
+
+
 def _warn(message, category=UserWarning):
     """warnings.warn pointing at the user's line: the first frame outside
     fastmlp and scikit-learn (whose fit wrapper sits between the user and us)."""
@@ -531,11 +541,12 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         sparse, Xk = _as_kernel_input(X, params.dtype)
         x_args = (None, *Xk) if sparse else (Xk, None, None, None)
         fixed = (Y, sw, idx, 0, n_samples, n_samples, units, act, out_act, alpha)
+        blas_min = _blas_min(units)
 
         def loss_grad(x):
             params[order] = x
             loss = kernels.forward_backward(
-                grads, work, params, *x_args, *fixed, BLAS_MIN_WEIGHTS
+                grads, work, params, *x_args, *fixed, blas_min
             )
             return loss, grads[order].astype(np.float64)
 
@@ -635,6 +646,7 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         x_args = (None, *Xk) if sparse else (Xk, None, None, None)
         head = (params, grads, state_a, state_b, work)
         tail = (Y, sw, sample_idx, units, act, out_act, batch_size, opt.code)
+        blas_min = _blas_min(units)
 
         mt_state = rng.get_state(legacy=False) if self.shuffle else None
         if (
@@ -646,7 +658,9 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         ):
             # Every decision between epochs is arithmetic: run many epochs per
             # compiled call, the shuffles drawn from the same Mersenne Twister.
-            self._run_compiled_epochs(head, x_args, tail, opt, mt_state, n_samples)
+            self._run_compiled_epochs(
+                head, x_args, tail, opt, mt_state, n_samples, blas_min
+            )
             return
 
         # One epoch per call: the shuffle (any RandomState), the stopping rules
@@ -679,7 +693,7 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
                     no_pos,
                     one_loss,
                     1,
-                    BLAS_MIN_WEIGHTS,
+                    blas_min,
                 )
                 t = int(ctrl_i[0])
                 if t < 0:
@@ -739,7 +753,7 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
             params[...] = self._best_params
             self._best_params = params
 
-    def _run_compiled_epochs(self, head, x_args, tail, opt, mt_state, n):
+    def _run_compiled_epochs(self, head, x_args, tail, opt, mt_state, n, blas_min):
         """max_iter epochs through kernels.fit_epochs, in calls of about
         EPOCH_CALL_SECONDS each (so that Ctrl-C is seen between calls)."""
         rng = self._random_state
@@ -791,7 +805,7 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
                     pos,
                     losses[self.n_iter_ :],
                     chunk,
-                    BLAS_MIN_WEIGHTS,
+                    blas_min,
                 )
                 elapsed = time.perf_counter() - t0
                 self.loss_curve_.extend(
@@ -955,7 +969,7 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
                     act,
                     out_act,
                     block,
-                    BLAS_MIN_WEIGHTS,
+                    _blas_min(units),
                 )
         finally:
             if parallel:

@@ -59,15 +59,21 @@ def _post_args(act, grad, dt):
 @njit(inline="always", cache=True, nogil=True)
 def _first_pass(n):
     """How many rows the first pass over the batch takes when a sum runs over
-    n rows: all of them up to 7, else 4 plus the remainder of n / 4, so that
-    every later pass takes exactly 4 (n = 5 is one pass, not 4 + 1)."""
-    return n if n < 8 else 4 + n % 4
+    n rows, every later pass taking exactly 4: all of them up to 5, else the
+    remainder of n / 4 (with 4 more when it is 1). So n = 5 is one pass, not
+    4 + 1, and no pass takes a single row unless n is 1."""
+    if n <= 5:
+        return n
+    r = n % 4
+    if r == 0:
+        return 4
+    return r + 4 if r == 1 else r
 
 
 @njit(cache=True, nogil=True, error_model="numpy", fastmath=FASTMATH)
 def _rows_set(out, rows, n, C, bias, lo, Z, zval, n_out, B):
     """out[o, i] = post(bias[o] + sum_{q < n} C[q, o] * rows[q, i]) for every
-    o < n_out, 1 <= n <= 7 (bias None: no bias), post = _post(., lo, Z, zval).
+    o < n_out, 1 <= n <= 5 (bias None: no bias), post = _post(., lo, Z, zval).
     One pass over the batch per output row: each of the n rows is read once
     and out[o] written once, where a pass per row would read and write it n
     times."""
@@ -96,31 +102,13 @@ def _rows_set(out, rows, n, C, bias, lo, Z, zval, n_out, B):
                     c2 * rows[2, i] + c3 * rows[3, i]
                 )
                 out[o, i] = _post(base + s, lo, Z, zval, o, i, zero)
-        elif n == 5:
+        else:
             c0, c1, c2, c3, c4 = C[0, o], C[1, o], C[2, o], C[3, o], C[4, o]
             for i in range(B):
                 s = (c0 * rows[0, i] + c1 * rows[1, i]) + (
                     c2 * rows[2, i] + c3 * rows[3, i]
                 )
                 s += c4 * rows[4, i]
-                out[o, i] = _post(base + s, lo, Z, zval, o, i, zero)
-        elif n == 6:
-            c0, c1, c2, c3, c4 = C[0, o], C[1, o], C[2, o], C[3, o], C[4, o]
-            c5 = C[5, o]
-            for i in range(B):
-                s = (c0 * rows[0, i] + c1 * rows[1, i]) + (
-                    c2 * rows[2, i] + c3 * rows[3, i]
-                )
-                s += c4 * rows[4, i] + c5 * rows[5, i]
-                out[o, i] = _post(base + s, lo, Z, zval, o, i, zero)
-        else:
-            c0, c1, c2, c3, c4 = C[0, o], C[1, o], C[2, o], C[3, o], C[4, o]
-            c5, c6 = C[5, o], C[6, o]
-            for i in range(B):
-                s = (c0 * rows[0, i] + c1 * rows[1, i]) + (
-                    c2 * rows[2, i] + c3 * rows[3, i]
-                )
-                s += (c4 * rows[4, i] + c5 * rows[5, i]) + c6 * rows[6, i]
                 out[o, i] = _post(base + s, lo, Z, zval, o, i, zero)
 
 
@@ -141,7 +129,7 @@ def _rows_add4(out, rows, r0, C, lo, Z, zval, n_out, B):
 @njit(inline="always", cache=True, nogil=True, error_model="numpy", fastmath=FASTMATH)
 def _row_sums(out, rows, C, n, bias, lo, Z, zval, n_out, B):
     """out[o, i] = post(bias[o] + sum_{r < n} C[r, o] rows[r, i]) for o < n_out:
-    a first pass of up to 7 rows, then passes of 4, post (see _post) applied
+    a first pass of up to 5 rows, then passes of 4, post (see _post) applied
     in the last pass only."""
     n0 = _first_pass(n)
     dt = out.dtype.type
@@ -159,7 +147,7 @@ def _row_sums(out, rows, C, n, bias, lo, Z, zval, n_out, B):
 @njit(cache=True, nogil=True, error_model="numpy", fastmath=FASTMATH)
 def _dots(G, A, D, r0, n, Wm, alpha, sw_sum, n_a, B):
     """G[a, r0 + q] = (sum_i A[a, i] D[r0 + q, i] + alpha Wm[a, r0 + q]) / sw_sum
-    for a < n_a and q < n, 1 <= n <= 7: n dot products per pass, A[a] read once."""
+    for a < n_a and q < n, 1 <= n <= 5: n dot products per pass, A[a] read once."""
     zero = A.dtype.type(0.0)
     for a in range(n_a):
         if n == 1:
@@ -197,7 +185,7 @@ def _dots(G, A, D, r0, n, Wm, alpha, sw_sum, n_a, B):
             G[a, r0 + 1] = (s1 + alpha * Wm[a, r0 + 1]) / sw_sum
             G[a, r0 + 2] = (s2 + alpha * Wm[a, r0 + 2]) / sw_sum
             G[a, r0 + 3] = (s3 + alpha * Wm[a, r0 + 3]) / sw_sum
-        elif n == 5:
+        else:
             s0 = s1 = s2 = s3 = s4 = zero
             for i in range(B):
                 x = A[a, i]
@@ -211,40 +199,6 @@ def _dots(G, A, D, r0, n, Wm, alpha, sw_sum, n_a, B):
             G[a, r0 + 2] = (s2 + alpha * Wm[a, r0 + 2]) / sw_sum
             G[a, r0 + 3] = (s3 + alpha * Wm[a, r0 + 3]) / sw_sum
             G[a, r0 + 4] = (s4 + alpha * Wm[a, r0 + 4]) / sw_sum
-        elif n == 6:
-            s0 = s1 = s2 = s3 = s4 = s5 = zero
-            for i in range(B):
-                x = A[a, i]
-                s0 += x * D[r0, i]
-                s1 += x * D[r0 + 1, i]
-                s2 += x * D[r0 + 2, i]
-                s3 += x * D[r0 + 3, i]
-                s4 += x * D[r0 + 4, i]
-                s5 += x * D[r0 + 5, i]
-            G[a, r0] = (s0 + alpha * Wm[a, r0]) / sw_sum
-            G[a, r0 + 1] = (s1 + alpha * Wm[a, r0 + 1]) / sw_sum
-            G[a, r0 + 2] = (s2 + alpha * Wm[a, r0 + 2]) / sw_sum
-            G[a, r0 + 3] = (s3 + alpha * Wm[a, r0 + 3]) / sw_sum
-            G[a, r0 + 4] = (s4 + alpha * Wm[a, r0 + 4]) / sw_sum
-            G[a, r0 + 5] = (s5 + alpha * Wm[a, r0 + 5]) / sw_sum
-        else:
-            s0 = s1 = s2 = s3 = s4 = s5 = s6 = zero
-            for i in range(B):
-                x = A[a, i]
-                s0 += x * D[r0, i]
-                s1 += x * D[r0 + 1, i]
-                s2 += x * D[r0 + 2, i]
-                s3 += x * D[r0 + 3, i]
-                s4 += x * D[r0 + 4, i]
-                s5 += x * D[r0 + 5, i]
-                s6 += x * D[r0 + 6, i]
-            G[a, r0] = (s0 + alpha * Wm[a, r0]) / sw_sum
-            G[a, r0 + 1] = (s1 + alpha * Wm[a, r0 + 1]) / sw_sum
-            G[a, r0 + 2] = (s2 + alpha * Wm[a, r0 + 2]) / sw_sum
-            G[a, r0 + 3] = (s3 + alpha * Wm[a, r0 + 3]) / sw_sum
-            G[a, r0 + 4] = (s4 + alpha * Wm[a, r0 + 4]) / sw_sum
-            G[a, r0 + 5] = (s5 + alpha * Wm[a, r0 + 5]) / sw_sum
-            G[a, r0 + 6] = (s6 + alpha * Wm[a, r0 + 6]) / sw_sum
 
 
 @njit(cache=True, nogil=True, error_model="numpy", fastmath=FASTMATH)
@@ -253,7 +207,7 @@ def dense_forward(out, inp, W, b, act, fan_in, fan_out, B):
 
     out (fan_out, B), inp (fan_in, B), W (fan_in, fan_out), b (fan_out,).
     Each output row is built in about fan_in / 4 passes over the batch (the
-    first takes the bias and up to 7 inputs, the others 4 each), ReLU applied
+    first takes the bias and up to 5 inputs, the others 4 each), ReLU applied
     in the last: the row is loaded and stored once per several inputs.
     """
     lo, zval = _post_args(act, False, out.dtype.type)
@@ -300,17 +254,21 @@ def dense_backward(
     dinp     = (W dout) * act_in'(inp)   (only when want_dinp: the first layer's
                input is the data and needs no delta)
 
-    As in dense_forward, each pass over the batch takes up to 7 rows of dout
+    As in dense_forward, each pass over the batch takes up to 5 rows of dout
     (the first) or 4 (the others): several dot products per read of inp[k],
     several rows of dout summed per write of dinp[k].
     """
     a_ = W.dtype.type(alpha)
     s_ = W.dtype.type(sw_sum)
     zero = W.dtype.type(0.0)
-    n0 = _first_pass(fan_out)
-    _dots(dW, inp, dout, 0, n0, W, a_, s_, fan_in, B)
-    for j in range(n0, fan_out, 4):
-        _dots(dW, inp, dout, j, 4, W, a_, s_, fan_in, B)
+    # np.int64(0), not 0: while Numba types the loop, a literal 0 would compile
+    # a second, throwaway specialization of _dots.
+    j = np.int64(0)
+    n = _first_pass(fan_out)
+    while j < fan_out:
+        _dots(dW, inp, dout, j, n, W, a_, s_, fan_in, B)
+        j += n
+        n = 4
     for j in range(fan_out):
         s = zero
         for i in range(B):

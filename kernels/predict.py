@@ -46,9 +46,13 @@ def _forward_rows(out, X, r0, B, params, units, act, out_act, buf_a, buf_b, blas
     bad = 0
     # A wide first layer multiplies X's rows where they lie (C order, as the
     # API layer passes X); otherwise the rows are copied into the scratch.
-    direct = X.flags.c_contiguous and n_features * units[1] >= blas_min
-    direct = direct and B >= ROWS_MAX
-    if direct:
+    # blas_min None: no layer goes through BLAS, and the tests of it for None
+    # (pruned by Numba) leave the BLAS code out of that compilation.
+    direct = False
+    if blas_min is not None:
+        direct = X.flags.c_contiguous and n_features * units[1] >= blas_min
+        direct = direct and B >= ROWS_MAX
+    if blas_min is not None and direct:
         for i in range(B):
             for k in range(n_features):
                 if not np.isfinite(X[r0 + i, k]):
@@ -67,7 +71,7 @@ def _forward_rows(out, X, r0, B, params, units, act, out_act, buf_a, buf_b, blas
     for l in range(L):
         fi = units[l]
         fo = units[l + 1]
-        if l == 0 and direct:
+        if blas_min is not None and l == 0 and direct:
             A = X[r0 : r0 + B]
         else:
             A = src[: B * fi].reshape((B, fi))
@@ -75,7 +79,7 @@ def _forward_rows(out, X, r0, B, params, units, act, out_act, buf_a, buf_b, blas
         W = params[p_off : p_off + fi * fo].reshape((fi, fo))
         b = params[p_off + fi * fo : p_off + fi * fo + fo]
         a_l = act if l < L - 1 else 0
-        if fi * fo >= blas_min and B >= ROWS_MAX:
+        if blas_min is not None and fi * fo >= blas_min and B >= ROWS_MAX:
             gemm(Z, A, False, W, False, 0.0)
             for i in range(B):
                 row = Z[i]
@@ -146,7 +150,7 @@ def _forward_block(
         a_l = act if l < L - 1 else 0
         if Xp is not None and l == 0:
             sparse_rows_forward(Z, Xp, Xi, Xd, r0, W, b, a_l, fi, fo, B)
-        elif fi * fo >= blas_min:
+        elif blas_min is not None and fi * fo >= blas_min:
             dense_forward_blas(Z, A, W, b, a_l, fi, fo, B)
         else:
             dense_forward(Z, A, W, b, a_l, fi, fo, B)
@@ -174,7 +178,8 @@ def _max_width(units):
 @njit(cache=True, nogil=True, error_model="numpy")
 def predict_serial(out, X, Xp, Xi, Xd, n, params, units, act, out_act, block, blas_min):
     """Forward pass of n rows, serially, in blocks of ``block`` rows; layers with
-    fan_in * fan_out >= blas_min use BLAS. X dense and Xp, Xi, Xd None, or X None
+    fan_in * fan_out >= blas_min use BLAS (blas_min None: none, and no BLAS
+    code is compiled). X dense and Xp, Xi, Xd None, or X None
     and (Xp, Xi, Xd) CSR: each flavour compiles without the other's code.
 
     Returns the number of non-finite values in X."""
@@ -185,9 +190,10 @@ def predict_serial(out, X, Xp, Xi, Xd, n, params, units, act, out_act, block, bl
     # Dense input to a network with a BLAS-sized layer: sample-major blocks
     # (BLAS takes them as they lie); otherwise feature-major hand-written loops.
     rows = False
-    for l in range(units.shape[0] - 1):
-        if units[l] * units[l + 1] >= blas_min:
-            rows = True
+    if blas_min is not None:
+        for l in range(units.shape[0] - 1):
+            if units[l] * units[l + 1] >= blas_min:
+                rows = True
     bad = 0
     for r0 in range(0, n, block):
         B = min(block, n - r0)
@@ -222,7 +228,6 @@ def predict_parallel(out, X, Xp, Xi, Xd, n, params, units, act, out_act, block):
     values in X."""
     width = _max_width(units)
     n_blocks = (n + block - 1) // block
-    no_blas = np.iinfo(np.int64).max  # never a BLAS call inside prange
     bad = 0
     for bi in prange(n_blocks):
         r0 = bi * block
@@ -243,6 +248,6 @@ def predict_parallel(out, X, Xp, Xi, Xd, n, params, units, act, out_act, block):
             out_act,
             buf_a,
             buf_b,
-            no_blas,
+            None,  # never a BLAS call inside prange
         )
     return bad

@@ -96,7 +96,8 @@ def forward_backward(
     when Numba compiles each flavour. Writes the gradient (L2 term included)
     into ``grads`` and returns the batch's loss as scikit-learn defines it
     (weighted mean data loss plus alpha / 2 * ||W||^2 / sum(sw)). A layer goes
-    through BLAS when fan_in * fan_out >= blas_min.
+    through BLAS when fan_in * fan_out >= blas_min; blas_min None (a network
+    without such a layer) compiles no BLAS code at all.
     """
     L = units.shape[0] - 1
     n_features = units[0]
@@ -104,9 +105,13 @@ def forward_backward(
     # A first layer that goes through BLAS takes its input sample-major: the
     # batch's rows are copied whole (BLAS reads them transposed in place), which
     # costs far less than scattering each row across the feature-major rows.
-    rows0 = units[0] * units[1] >= blas_min
+    # blas_min None: no layer goes through BLAS, and (the tests below on
+    # blas_min being pruned by Numba) none of the BLAS code is compiled.
+    rows0 = False
+    if blas_min is not None:
+        rows0 = units[0] * units[1] >= blas_min
     if X is not None:
-        if rows0:
+        if blas_min is not None and rows0:
             # Gather the batch, sample-major: A0[i, :] = X[idx[start + i], :].
             A0r = work[: n_features * B].reshape((B, n_features))
             for i in range(B):
@@ -124,9 +129,10 @@ def forward_backward(
     for i in range(B):
         sw_sum += sw[idx[start + i]]
 
-    # Forward.
+    # Forward. np.int64(0), not 0: a literal 0 would compile a throwaway
+    # specialization of _sum_squares while Numba types the loop.
     a_off = 0
-    p_off = 0
+    p_off = np.int64(0)
     l2 = 0.0
     for l in range(L):
         fi = units[l]
@@ -141,10 +147,10 @@ def forward_backward(
         a_l = act if l < L - 1 else 0
         if Xp is not None and l == 0:
             sparse_dense_forward(Z, Xp, Xi, Xd, idx, start, W, b, a_l, fi, fo, B)
-        elif X is not None and l == 0 and rows0:
+        elif X is not None and blas_min is not None and l == 0 and rows0:
             A0r = work[: fi * B].reshape((B, fi))
             dense_forward_blas_rows(Z, A0r, W, b, a_l, fi, fo, B)
-        elif fi * fo >= blas_min:
+        elif blas_min is not None and fi * fo >= blas_min:
             dense_forward_blas(Z, A, W, b, a_l, fi, fo, B)
         else:
             dense_forward(Z, A, W, b, a_l, fi, fo, B)
@@ -181,10 +187,10 @@ def forward_backward(
             sparse_dense_backward(
                 dW, db, D, Xp, Xi, Xd, idx, start, W, alpha, sw_sum, fi, fo, B
             )
-        elif X is not None and l == 0 and rows0:
+        elif X is not None and blas_min is not None and l == 0 and rows0:
             A0r = work[: fi * B].reshape((B, fi))
             dense_backward_blas_rows(dW, db, D, A0r, W, alpha, sw_sum, fi, fo, B)
-        elif fi * fo >= blas_min:
+        elif blas_min is not None and fi * fo >= blas_min:
             dense_backward_blas(
                 dW, db, Din, D, A, W, alpha, sw_sum, act, fi, fo, B, l > 0
             )

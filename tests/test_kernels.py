@@ -721,8 +721,8 @@ FB_NETS = [
     ((1, 1, 1), 7, 7, 0, 7),
     ((70, 64, 3), 25, 20, 2, 17),  # 4480 weights, then 192: both paths at 4096
 ]
-# (sample weights, blas_min)
-FB_MODES = [("none", NEVER_BLAS), ("random", 0), ("zeros", BLAS_MIN)]
+# (sample weights, blas_min); blas_min None compiles the kernel without BLAS code
+FB_MODES = [("none", NEVER_BLAS), ("random", 0), ("zeros", BLAS_MIN), ("random", None)]
 
 
 @pytest.mark.parametrize("net", FB_NETS, ids=lambda c: str(c[0]))
@@ -791,7 +791,7 @@ def test_forward_backward(rng, net, act, out, mode, dtype):
     # sample-major (B, units[0]) when the first layer goes through BLAS.
     a_off, d_off = layer_offsets(units, capacity)
     for l, k in enumerate(units):
-        if l == 0 and units[0] * units[1] >= blas_min:
+        if l == 0 and blas_min is not None and units[0] * units[1] >= blas_min:
             a = work[a_off[l] : a_off[l] + k * B].reshape(B, k).T
         else:
             a = work[a_off[l] : a_off[l] + k * B].reshape(k, B)
@@ -1056,6 +1056,14 @@ def _serial(out, X, params, u, act, out_act, block):
     )
 
 
+def _serial_none(out, X, params, u, act, out_act, block):
+    # blas_min None: the flavour compiled without BLAS code (small networks).
+    n = X.shape[0]
+    return predict_serial(
+        out, X, None, None, None, n, params, u, act, out_act, block, None
+    )
+
+
 def _serial_blas(out, X, params, u, act, out_act, block):
     n = X.shape[0]
     return predict_serial(
@@ -1083,9 +1091,11 @@ def _csr(out, Xs, params, u, act, out_act, block, parallel):
 
 
 # serial: hand-written layers (blocks under ROWS_MAX rows take the sample-major
-# path); serial-blas: every layer through BLAS; parallel: prange row blocks.
+# path), serial-none the same compiled without BLAS code; serial-blas: every
+# layer through BLAS; parallel: prange row blocks.
 PREDICT = {
     "serial": _serial,
+    "serial-none": _serial_none,
     "serial-blas": _serial_blas,
     "parallel": _parallel,
 }
