@@ -492,7 +492,7 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
             X = X.tocsr()
         Y = np.ascontiguousarray(y, dtype=params.dtype)
         if sample_weight is None:
-            sw = np.ones(n_samples, dtype=params.dtype)
+            sw = None  # the kernels' unweighted flavour: no weights read
         else:
             sw = np.ascontiguousarray(sample_weight, dtype=params.dtype)
         units = np.asarray(layer_units, dtype=np.int64)

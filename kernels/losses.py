@@ -113,7 +113,8 @@ def _xlogy(x, y):
 def output_loss_backward(delta, z, Y, sw, idx, start, out_act, K, B, scratch):
     """Output activation, loss and gradient for one batch.
 
-    On return z holds the output activation p, delta[j, i] = (p - y) * sw and
+    On return z holds the output activation p, delta[j, i] = (p - y) * sw (sw
+    None: all weights 1) and
     the result is the weighted loss *sum* over the batch (float64): divide by
     the batch's weight sum for scikit-learn's mean loss. Log arguments are
     clipped to [eps, 1 - eps] as scikit-learn clips them. scratch: room for
@@ -142,8 +143,12 @@ def output_loss_backward(delta, z, Y, sw, idx, start, out_act, K, B, scratch):
     # targets are gathered there, so that the loops below read contiguous runs.
     w_b = scratch[:B]
     y_b = scratch[B : 2 * B]
-    for i in range(B):
-        w_b[i] = sw[idx[start + i]]
+    if sw is None:  # all weights 1
+        for i in range(B):
+            w_b[i] = one
+    else:
+        for i in range(B):
+            w_b[i] = sw[idx[start + i]]
     if out_act == OUT_SOFTMAX:
         for i in range(B):
             q_b[i] = zero

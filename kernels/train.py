@@ -89,7 +89,8 @@ def forward_backward(
     alpha,
     blas_min,
 ):
-    """Loss and gradient of one batch: the rows idx[start:start + B] of X, Y.
+    """Loss and gradient of one batch: the rows idx[start:start + B] of X, Y,
+    weighted by sw (None: all weights 1, without reading any).
 
     X a dense matrix and Xp, Xi, Xd None, or X None and (Xp, Xi, Xd) a CSR
     matrix (indptr, indices, data); the branches of the None input are pruned
@@ -125,9 +126,13 @@ def forward_backward(
                 r = idx[start + i]
                 for k in range(n_features):
                     A0[k, i] = X[r, k]
-    sw_sum = 0.0
-    for i in range(B):
-        sw_sum += sw[idx[start + i]]
+    # sw None: every sample weighs 1 (no sample_weight), and the weights are
+    # neither gathered nor summed.
+    sw_sum = float(B)
+    if sw is not None:
+        sw_sum = 0.0
+        for i in range(B):
+            sw_sum += sw[idx[start + i]]
 
     # Forward. np.int64(0), not 0: a literal 0 would compile a throwaway
     # specialization of _sum_squares while Numba types the loop.
@@ -283,11 +288,12 @@ def fit_epochs(
         n_batches = 0
         for start in range(0, n, batch_size):
             B = min(batch_size, n - start)
-            w_sum = 0.0
-            for i in range(start, start + B):
-                w_sum += sw[idx[i]]
-            if w_sum == 0.0:
-                continue  # a batch of zero-weight samples carries no gradient
+            if sw is not None:
+                w_sum = 0.0
+                for i in range(start, start + B):
+                    w_sum += sw[idx[i]]
+                if w_sum == 0.0:
+                    continue  # a batch of zero-weight samples carries no gradient
             loss = forward_backward(
                 grads,
                 work,

@@ -125,18 +125,27 @@ def make_targets(rng, n, k, out, dtype):
 
 def make_weights(rng, n, mode, dtype, positive_row):
     """Sample weights: all ones, random, or random with every third one zero.
+    "absent" is all ones too, for the reference; the kernel then gets None
+    (see kernel_weights).
 
     The row ``positive_row`` always gets a positive weight so that no batch has
     a zero weight sum.
     """
-    if mode == "none":
+    if mode in ("none", "absent"):
         sw = np.ones(n)
     else:
         sw = rng.uniform(0.25, 2.0, n)
         if mode == "zeros":
             sw[::3] = 0.0
-    sw[positive_row] = 1.25
+    if mode != "absent":
+        sw[positive_row] = 1.25
     return np.ascontiguousarray(sw, dtype=dtype)
+
+
+def kernel_weights(sw, mode):
+    """What the kernels get for sample weights sw made in ``mode``: None for
+    "absent" (the unweighted flavour, which reads no weights)."""
+    return None if mode == "absent" else sw
 
 
 def make_network(rng, units, dtype):
@@ -722,7 +731,14 @@ FB_NETS = [
     ((70, 64, 3), 25, 20, 2, 17),  # 4480 weights, then 192: both paths at 4096
 ]
 # (sample weights, blas_min); blas_min None compiles the kernel without BLAS code
-FB_MODES = [("none", NEVER_BLAS), ("random", 0), ("zeros", BLAS_MIN), ("random", None)]
+FB_MODES = [
+    ("none", NEVER_BLAS),
+    ("random", 0),
+    ("zeros", BLAS_MIN),
+    ("random", None),
+    ("absent", NEVER_BLAS),
+    ("absent", 0),
+]
 
 
 @pytest.mark.parametrize("net", FB_NETS, ids=lambda c: str(c[0]))
@@ -755,7 +771,7 @@ def test_forward_backward(rng, net, act, out, mode, dtype):
         None,
         None,
         Y,
-        sw,
+        kernel_weights(sw, sw_mode),
         idx,
         start,
         B,
@@ -889,9 +905,12 @@ SOLVERS = {
     "sgd-nesterov": (SOLVER_SGD, True),
     "adam": (SOLVER_ADAM, False),
 }
-# (act, out, sample weights, blas_min): every code appears once.
+# (act, out, sample weights, blas_min): every code appears at least once;
+# "absent" weights reach the kernel as None (its unweighted flavour).
 EPOCH_CASES = [
     (ACT_RELU, OUT_SOFTMAX, "none", NEVER_BLAS),
+    (ACT_RELU, OUT_SOFTMAX, "absent", NEVER_BLAS),
+    (ACT_TANH, OUT_IDENTITY, "absent", 0),
     (ACT_TANH, OUT_LOGISTIC, "zeros", 0),
     (ACT_LOGISTIC, OUT_IDENTITY, "random", NEVER_BLAS),
     (ACT_IDENTITY, OUT_EXP, "zeros", 0),
@@ -964,7 +983,7 @@ def test_train_epoch(rng, solver, case, dtype):
         work,
         X,
         Y,
-        sw,
+        kernel_weights(sw, sw_mode),
         idx,
         u,
         act,
