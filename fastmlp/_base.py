@@ -88,6 +88,21 @@ def _blas_min(units):
     return None
 
 
+def _kernel_targets(y, out_activation, dtype):
+    """The targets as the kernels take them: a softmax output's one-hot rows as
+    their class indices (int64, n values instead of n x K, and one gather per
+    sample in the loss instead of one per class), anything else as a matrix of
+    the model's dtype."""
+    if (
+        out_activation == "softmax"
+        and y.dtype == bool
+        and y.shape[0] > 0
+        and bool(np.all(np.count_nonzero(y, axis=1) == 1))
+    ):
+        return np.argmax(y, axis=1).astype(np.int64)
+    return np.ascontiguousarray(y, dtype=dtype)
+
+
 def _warn(message, category=UserWarning):
     """warnings.warn pointing at the user's line: the first frame outside
     fastmlp and scikit-learn (whose fit wrapper sits between the user and us)."""
@@ -490,7 +505,7 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
             X = X.astype(params.dtype)
         if sp.issparse(X):
             X = X.tocsr()
-        Y = np.ascontiguousarray(y, dtype=params.dtype)
+        Y = _kernel_targets(y, self.out_activation_, params.dtype)
         if sample_weight is None:
             sw = None  # the kernels' unweighted flavour: no weights read
         else:

@@ -16,6 +16,7 @@ import math
 
 import numpy as np
 from numba import njit
+from numba.extending import overload
 
 from ._config import FASTMATH
 from .vmath import exp, log
@@ -109,16 +110,65 @@ def _xlogy(x, y):
     return x * math.log(y)
 
 
+# The targets Y: the (n, K) matrix, or, for a classifier's one-hot targets,
+# the (n,) int64 vector of class indices. With the vector, a batch's labels are
+# gathered once (B loads through idx) and each class's targets are compared out
+# of them, where the matrix takes B loads through idx per class.
+
+
+def _batch_labels(lab_b, Y, idx, start, B):
+    """lab_b[i] = Y[idx[start + i]] for a label vector Y; nothing for a matrix."""
+
+
+@overload(_batch_labels, jit_options={"error_model": "numpy"})
+def _ol_batch_labels(lab_b, Y, idx, start, B):
+    if Y.ndim == 1:
+
+        def labels_impl(lab_b, Y, idx, start, B):
+            for i in range(B):
+                lab_b[i] = Y[idx[start + i]]
+
+        return labels_impl
+
+    def matrix_impl(lab_b, Y, idx, start, B):
+        pass
+
+    return matrix_impl
+
+
+def _class_targets(y_b, Y, lab_b, idx, start, j, B):
+    """y_b[i] = the target of sample idx[start + i] for output j."""
+
+
+@overload(_class_targets, jit_options={"error_model": "numpy"})
+def _ol_class_targets(y_b, Y, lab_b, idx, start, j, B):
+    if Y.ndim == 1:
+
+        def labels_impl(y_b, Y, lab_b, idx, start, j, B):
+            one = y_b.dtype.type(1.0)
+            zero = y_b.dtype.type(0.0)
+            for i in range(B):
+                y_b[i] = one if lab_b[i] == j else zero
+
+        return labels_impl
+
+    def matrix_impl(y_b, Y, lab_b, idx, start, j, B):
+        for i in range(B):
+            y_b[i] = Y[idx[start + i], j]
+
+    return matrix_impl
+
+
 @njit(cache=True, nogil=True, error_model="numpy", fastmath=FASTMATH)
 def output_loss_backward(delta, z, Y, sw, idx, start, out_act, K, B, scratch):
     """Output activation, loss and gradient for one batch.
 
     On return z holds the output activation p, delta[j, i] = (p - y) * sw (sw
-    None: all weights 1) and
-    the result is the weighted loss *sum* over the batch (float64): divide by
+    None: all weights 1) and the result is the weighted loss *sum* over the batch (float64): divide by
     the batch's weight sum for scikit-learn's mean loss. Log arguments are
-    clipped to [eps, 1 - eps] as scikit-learn clips them. scratch: room for
-    4 * B values of z's dtype (output_forward uses the first 2 * B).
+    clipped to [eps, 1 - eps] as scikit-learn clips them. Y: the (n, K) targets,
+    or the (n,) class indices of one-hot targets. scratch: room for 5 * B
+    values of z's dtype (output_forward uses the first 2 * B).
 
     The loops run class by class over the samples. With the log arguments
     clipped, y * log(p) is finite, so it equals scikit-learn's xlogy(y, p) (0
@@ -143,6 +193,8 @@ def output_loss_backward(delta, z, Y, sw, idx, start, out_act, K, B, scratch):
     # targets are gathered there, so that the loops below read contiguous runs.
     w_b = scratch[:B]
     y_b = scratch[B : 2 * B]
+    lab_b = scratch[4 * B : 5 * B]
+    _batch_labels(lab_b, Y, idx, start, B)
     if sw is None:  # all weights 1
         for i in range(B):
             w_b[i] = one
@@ -155,8 +207,7 @@ def output_loss_backward(delta, z, Y, sw, idx, start, out_act, K, B, scratch):
             c_b[i] = zero
     total = 0.0
     for j in range(K):
-        for i in range(B):
-            y_b[i] = Y[idx[start + i], j]
+        _class_targets(y_b, Y, lab_b, idx, start, j, B)
         p_j = z[j]
         d_j = delta[j]
         acc = 0.0
@@ -206,8 +257,7 @@ def output_loss_backward(delta, z, Y, sw, idx, start, out_act, K, B, scratch):
                 total -= np.float64(w_b[i]) * log(np.float64(q_b[i]))
         else:
             for j in range(K):
-                for i in range(B):
-                    y_b[i] = Y[idx[start + i], j]
+                _class_targets(y_b, Y, lab_b, idx, start, j, B)
                 p_j = z[j]
                 acc = 0.0
                 for i in range(B):

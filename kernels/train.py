@@ -5,7 +5,7 @@ Memory layout (all flat, allocated once per fit by the caller):
     params, grads : [W0, b0, W1, b1, ...], W_l of shape (units[l], units[l+1])
     work          : activations A_0..A_L then deltas D_1..D_L, each feature-major
                     (units[l], B) with room for ``capacity`` samples, then
-                    4 * capacity of scratch for the output layer and loss
+                    5 * capacity of scratch for the output layer and loss
 
 A_0 is the batch of input rows gathered by index (the rows are never copied
 anywhere else), A_L the output layer's activation. A_0 alone is sample-major,
@@ -51,11 +51,11 @@ def param_layout_size(units):
 
 def workspace_size(units, capacity):
     """Length of the work buffer for batches of up to ``capacity`` samples:
-    the activations and deltas, then 4 * capacity of scratch for the loss."""
+    the activations and deltas, then 5 * capacity of scratch for the loss."""
     total = 0
     for l in range(len(units)):
         total += int(units[l])
-    return int(capacity) * (2 * total - int(units[0]) + 4)
+    return int(capacity) * (2 * total - int(units[0]) + 5)
 
 
 @njit(cache=True, nogil=True, error_model="numpy", fastmath=FASTMATH)
@@ -168,7 +168,7 @@ def forward_backward(
     d_off = n_units - capacity * n_features  # D_l lives at d_off + (offset of A_l)
     AL = work[a_off : a_off + K * B].reshape((K, B))
     DL = work[d_off + a_off : d_off + a_off + K * B].reshape((K, B))
-    scratch = work[d_off + n_units : d_off + n_units + 4 * B]  # after D_L
+    scratch = work[d_off + n_units : d_off + n_units + 5 * B]  # after D_L
     loss_sum = output_loss_backward(DL, AL, Y, sw, idx, start, out_act, K, B, scratch)
     loss = loss_sum / sw_sum + (0.5 * alpha) * l2 / sw_sum
 
@@ -252,7 +252,8 @@ def fit_epochs(
     other's code. The rows trained on are idx, in place: shuffled at the start
     of each epoch with the Mersenne Twister state (mt_key, mt_pos) when
     ctrl_i[4] != 0, then cut into batches of batch_size; a batch whose sample
-    weights are all zero is skipped.
+    weights are all zero is skipped. sw None: every weight 1, none read;
+    blas_min None: no BLAS layer, none of the BLAS code compiled.
 
     opt_a, opt_b: the optimizer's state (SGD: velocity, unused; Adam: m, v).
     hyper (float64): [learning_rate, momentum, nesterov, beta_1, beta_2,

@@ -235,8 +235,8 @@ def unpack(flat, units):
 
 def workspace_size(units, capacity):
     """Activations A_0..A_L plus deltas D_1..D_L, each (units[l], capacity),
-    plus 4 * capacity of scratch for the output layer and loss."""
-    return capacity * sum(units) + capacity * sum(units[1:]) + 4 * capacity
+    plus 5 * capacity of scratch for the output layer and loss."""
+    return capacity * sum(units) + capacity * sum(units[1:]) + 5 * capacity
 
 
 # ----------------------------------------------------------------------------

@@ -396,3 +396,47 @@ def test_fit_binarizer_matches_label_binarizer(y):
     np.testing.assert_array_equal(got.transform(y), want.transform(y))
     Y = want.transform(y)
     np.testing.assert_array_equal(got.inverse_transform(Y), want.inverse_transform(Y))
+
+
+def test_kernel_targets_class_indices_for_softmax_only():
+    # A softmax output's one-hot rows reach the kernels as class indices;
+    # everything else (logistic outputs, multilabel rows, rows that are not
+    # one-hot, regression targets) as a matrix of the model's dtype.
+    from fastmlp._base import _kernel_targets
+
+    onehot = np.eye(3, dtype=bool)[[2, 0, 1, 2]]
+    got = _kernel_targets(onehot, "softmax", np.float32)
+    assert got.dtype == np.int64
+    np.testing.assert_array_equal(got, [2, 0, 1, 2])
+    for y, out in [
+        (onehot, "logistic"),
+        (np.array([[True, True, False], [False, True, False]]), "softmax"),
+        (np.array([[False, False, False], [False, True, False]]), "softmax"),
+        (np.array([[0.5, 0.5], [1.0, 0.0]]), "softmax"),
+        (np.array([[1.5], [2.0]]), "identity"),
+    ]:
+        got = _kernel_targets(y, out, np.float32)
+        assert got.dtype == np.float32 and got.shape == y.shape
+        np.testing.assert_array_equal(got, y.astype(np.float32))
+
+
+def test_multiclass_fit_trains_on_class_indices(monkeypatch):
+    # The classifier's multiclass fit hands fit_epochs the class indices.
+    import fastmlp.kernels as K
+
+    seen = []
+    real = K.fit_epochs
+
+    def spy(*args):
+        seen.append(args[9])  # Y
+        return real(*args)
+
+    monkeypatch.setattr(K, "fit_epochs", spy)
+    X, y = make_classification(
+        60, 6, n_informative=4, n_redundant=1, n_classes=3, random_state=0
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        MLPClassifier((4,), max_iter=3, random_state=0).fit(X, y)
+    assert seen and all(Y.ndim == 1 and Y.dtype == np.int64 for Y in seen)
+    np.testing.assert_array_equal(seen[0], np.searchsorted(np.unique(y), y))

@@ -552,7 +552,7 @@ def test_softmax_loss_with_targets_not_one_hot(rng, targets, shape, dtype):
     P = output_activation(f64(z).T, "softmax")
     y, w = f64(Y[rows]), f64(sw[rows])
     per = w * per_sample_loss(y, P, "softmax", eps=np.finfo(dtype).eps)
-    scratch = np.empty(4 * B, dtype=dtype)
+    scratch = np.empty(5 * B, dtype=dtype)
     total = output_loss_backward(
         delta, z, Y, sw, idx, start, OUT_SOFTMAX, K, B, scratch
     )
@@ -582,15 +582,45 @@ def test_output_loss_backward(rng, out, shape, mode, dtype):
     y, w = f64(Y[rows]), f64(sw[rows])
     per = w * per_sample_loss(y, P, OUTS[out], eps=np.finfo(dtype).eps)
 
-    scratch = np.full(4 * B + 3, np.nan, dtype=dtype)
+    scratch = np.full(5 * B + 3, np.nan, dtype=dtype)
     total = output_loss_backward(delta, z, Y, sw, idx, start, out, K, B, scratch)
-    assert np.isnan(scratch[4 * B :]).all()  # nothing past 4 * B is touched
+    assert np.isnan(scratch[5 * B :]).all()  # nothing past 5 * B is touched
     assert isinstance(total, float)
     assert_close(z, P.T, dtype)
     assert_close(delta, ((P - y) * w[:, None]).T, dtype)
     np.testing.assert_allclose(
         total, per.sum(), rtol=RTOL[dtype], atol=RTOL[dtype] * np.abs(per).sum()
     )
+
+
+@pytest.mark.parametrize("shape", [(2, 1), (3, 7), (10, 33)], ids=str)
+@pytest.mark.parametrize("mode", ["none", "random", "zeros", "absent"])
+@dtype_ids
+def test_output_loss_backward_class_labels(rng, shape, mode, dtype):
+    # One-hot targets as their class indices (the classifier's flavour) give
+    # what the one-hot matrix gives, to the bit, for every output activation.
+    K, B = shape
+    n, start = B + 6, 4
+    idx = rng.permutation(n).astype(np.int64)
+    labels = rng.integers(0, K, n).astype(np.int64)
+    Y = np.zeros((n, K), dtype=dtype)
+    Y[np.arange(n), labels] = 1.0
+    sw = kernel_weights(make_weights(rng, n, mode, dtype, idx[start]), mode)
+    z = (2 * rng.standard_normal((K, B))).astype(dtype)
+    for out in OUT_CODES:
+        want_z, got_z = z.copy(), z.copy()
+        want_d = np.full((K, B), np.nan, dtype=dtype)
+        got_d = np.full((K, B), np.nan, dtype=dtype)
+        scratch = np.empty(5 * B, dtype=dtype)
+        want = output_loss_backward(
+            want_d, want_z, Y, sw, idx, start, out, K, B, scratch
+        )
+        got = output_loss_backward(
+            got_d, got_z, labels, sw, idx, start, out, K, B, scratch
+        )
+        assert got == want or (np.isnan(got) and np.isnan(want))
+        np.testing.assert_array_equal(got_z, want_z)
+        np.testing.assert_array_equal(got_d, want_d)
 
 
 @out_ids
@@ -606,7 +636,7 @@ def test_nan_logit_gives_nan_loss(rng, out, dtype):
     sw = np.ones(n, dtype=dtype)
     idx = np.arange(n, dtype=np.int64)
     delta = np.empty((K, B), dtype=dtype)
-    scratch = np.empty(4 * B, dtype=dtype)
+    scratch = np.empty(5 * B, dtype=dtype)
     total = output_loss_backward(delta, z, Y, sw, idx, 0, out, K, B, scratch)
     assert np.isnan(total)
     nan_at = np.isnan(z)
@@ -929,6 +959,55 @@ def _epoch_problem(rng, act, out, sw_mode, dtype, units=(4, 6, 5, 3), n=23):
     if sw_mode == "zeros":
         sw[idx[[1, 6, 12, 21]]] = 0  # one row in each of four batches of 5
     return u, params, X, Y, sw, idx
+
+
+@pytest.mark.parametrize("blas_min", [None, NEVER_BLAS, 0], ids=str)
+@pytest.mark.parametrize("mode", ["absent", "zeros"])
+@dtype_ids
+def test_train_epoch_class_labels(rng, blas_min, mode, dtype):
+    # A softmax classifier's targets as class indices train the very network
+    # that the one-hot matrix trains, to the bit.
+    units = (4, 6, 5, 3)
+    u = np.array(units, dtype=np.int64)
+    n, batch_size = 23, 5
+    params, _, _ = make_network(rng, units, dtype)
+    X = rng.standard_normal((n, units[0])).astype(dtype)
+    labels = rng.integers(0, units[-1], n).astype(np.int64)
+    Y = np.zeros((n, units[-1]), dtype=dtype)
+    Y[np.arange(n), labels] = 1.0
+    idx = rng.permutation(n).astype(np.int64)
+    sw = make_weights(rng, n, "random" if mode == "zeros" else mode, dtype, 0)
+    if mode == "zeros":
+        sw[idx[[1, 6]]] = 0
+    sw = kernel_weights(sw, mode)
+    hyper = np.array([0.05, 0.8, 0.0, 0.9, 0.99, 1e-7, 0.02])
+    results = []
+    for targets in (Y, labels):
+        p, a, b = params.copy(), np.zeros_like(params), np.zeros_like(params)
+        work = np.full(workspace_size(u, batch_size), np.nan, dtype=dtype)
+        acc, t = train_epoch(
+            p,
+            np.empty_like(p),
+            a,
+            b,
+            work,
+            X,
+            targets,
+            sw,
+            idx,
+            u,
+            ACT_RELU,
+            OUT_SOFTMAX,
+            batch_size,
+            SOLVER_ADAM,
+            hyper,
+            0,
+            blas_min,
+        )
+        results.append((acc, t, p))
+    (acc0, t0, p0), (acc1, t1, p1) = results
+    assert acc0 == acc1 and t0 == t1
+    np.testing.assert_array_equal(p0, p1)
 
 
 @pytest.mark.parametrize("solver", list(SOLVERS))
