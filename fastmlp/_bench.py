@@ -232,6 +232,44 @@ def _cold(imp, env=None, repeats=3):
     return best_wall, best_inner
 
 
+_RSS_SCRIPT = """
+import warnings
+import numpy as np
+{imp}
+from fastmlp._bench import WIDE, _wide
+
+warnings.simplefilter("ignore")
+
+
+def status_kb(key):
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(key + ":"):
+                return int(line.split()[1])
+
+
+X, y = _wide({n})
+X = X.astype(np.float32)
+MLPClassifier(**{{**WIDE, "max_iter": 1}}).fit(X[:2000], y[:2000])  # code loaded
+before = status_kb("VmRSS")
+with open("/proc/self/clear_refs", "w") as f:
+    f.write("5")  # the peak (VmHWM) starts again from the current RSS
+MLPClassifier(**WIDE).fit(X, y)
+print(before, status_kb("VmHWM"))
+"""
+
+
+def _fit_memory(imp, n):
+    """(RSS before, peak RSS during) a wide32 fit, in kB, in a fresh process
+    (Linux's /proc): the process's peak is reset just before the fit."""
+    code = _RSS_SCRIPT.format(imp=imp, n=n)
+    res = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    before, peak = res.stdout.split()[-2:]
+    return int(before), int(peak)
+
+
 def run(quick=False, out=print):
     """Run every workload and print one table. Returns the rows as dicts."""
     import sklearn
@@ -388,6 +426,40 @@ def run(quick=False, out=print):
                 extra="",
             )
         )
+    # memory: the peak RSS of a wide32 fit over the RSS before it, each library
+    # in a fresh process (X itself, 100k x 100 float32, is 40 MB)
+    if os.path.exists("/proc/self/clear_refs"):
+        try:
+            mem = [
+                _fit_memory("from fastmlp import MLPClassifier", n_wide),
+                _fit_memory("from sklearn.neural_network import MLPClassifier", n_wide),
+            ]
+        except (subprocess.CalledProcessError, OSError, ValueError):
+            mem = None
+        if mem is not None:
+            (b_fm, p_fm), (b_sk, p_sk) = mem
+            g_fm, g_sk = (p_fm - b_fm) / 1024, (p_sk - b_sk) / 1024
+            out(
+                "%-10s %9.0f MB %9.0f MB %8.1fx  wide32 fit: peak RSS above the "
+                "RSS before it (peak %.0f MB vs %.0f MB)"
+                % (
+                    "memory",
+                    g_fm,
+                    g_sk,
+                    g_sk / max(g_fm, 1e-9),
+                    p_fm / 1024,
+                    p_sk / 1024,
+                )
+            )
+            rows.append(
+                dict(
+                    name="memory",
+                    fastmlp=g_fm,
+                    sklearn=g_sk,
+                    ratio=g_sk / max(g_fm, 1e-9),
+                    extra="MB",
+                )
+            )
     out("")
     out("BLAS libraries loaded: " + _blas_info())
     from fastmlp.kernels import blas
