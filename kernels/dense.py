@@ -218,21 +218,50 @@ def dense_forward(out, inp, W, b, act, fan_in, fan_out, B):
 
 
 @njit(cache=True, nogil=True, error_model="numpy", fastmath=FASTMATH)
-def _bias_activation(out, b, act, fan_out, B):
-    """out[j, :] = act(out[j, :] + b[j])."""
+def bias_activation(out, b, act, fan_out, B):
+    """out[j, :] = act(out[j, :] + b[j]) for a feature-major out (fan_out, B):
+    ReLU in the same pass as the bias, 2-D indexing (no row views)."""
+    zero = out.dtype.type(0.0)
+    if act == ACT_RELU:
+        for j in range(fan_out):
+            bj = b[j]
+            for i in range(B):
+                v = out[j, i] + bj
+                out[j, i] = zero if v < zero else v  # keeps NaN
+        return
     for j in range(fan_out):
-        row = out[j]
         bj = b[j]
         for i in range(B):
-            row[i] += bj
-        activation_forward(row, B, act)
+            out[j, i] += bj
+    if act != ACT_IDENTITY:
+        for j in range(fan_out):
+            activation_forward(out[j], B, act)
+
+
+@njit(cache=True, nogil=True, error_model="numpy", fastmath=FASTMATH)
+def bias_activation_rows(Z, b, act, fan_out, B):
+    """Z[i, :] = act(Z[i, :] + b) for a sample-major Z (B, fan_out): the
+    bias_activation of a block whose rows are samples (prediction)."""
+    zero = Z.dtype.type(0.0)
+    if act == ACT_RELU:
+        for i in range(B):
+            for j in range(fan_out):
+                v = Z[i, j] + b[j]
+                Z[i, j] = zero if v < zero else v  # keeps NaN
+        return
+    for i in range(B):
+        for j in range(fan_out):
+            Z[i, j] += b[j]
+    if act != ACT_IDENTITY:
+        for i in range(B):
+            activation_forward(Z[i], fan_out, act)
 
 
 @njit(cache=True, nogil=True, error_model="numpy", fastmath=FASTMATH)
 def dense_forward_blas(out, inp, W, b, act, fan_in, fan_out, B):
     """As dense_forward, with the GEMM out = W^T inp done by BLAS (blas.gemm)."""
     gemm(out, W, True, inp, False, 0.0)
-    _bias_activation(out, b, act, fan_out, B)
+    bias_activation(out, b, act, fan_out, B)
 
 
 @njit(cache=True, nogil=True, error_model="numpy", fastmath=FASTMATH)
@@ -240,7 +269,7 @@ def dense_forward_blas_rows(out, inp_rows, W, b, act, fan_in, fan_out, B):
     """As dense_forward_blas for a sample-major input inp_rows (B, fan_in):
     out = W^T inp_rows^T, BLAS reading inp_rows transposed in place."""
     gemm(out, W, True, inp_rows, True, 0.0)
-    _bias_activation(out, b, act, fan_out, B)
+    bias_activation(out, b, act, fan_out, B)
 
 
 @njit(cache=True, nogil=True, error_model="numpy", fastmath=FASTMATH)

@@ -164,8 +164,9 @@ def output_loss_backward(delta, z, Y, sw, idx, start, out_act, K, B, scratch):
     """Output activation, loss and gradient for one batch.
 
     On return z holds the output activation p, delta[j, i] = (p - y) * sw (sw
-    None: all weights 1) and the result is the weighted loss *sum* over the batch (float64): divide by
-    the batch's weight sum for scikit-learn's mean loss. Log arguments are
+    None: all weights 1) and the result is the weighted loss *sum* over the
+    batch (float64): divide by the batch's weight sum for scikit-learn's mean
+    loss. Log arguments are
     clipped to [eps, 1 - eps] as scikit-learn clips them. Y: the (n, K) targets,
     or the (n,) class indices of one-hot targets. scratch: room for 5 * B
     values of z's dtype (output_forward uses the first 2 * B).

@@ -26,33 +26,19 @@ the API layer can refuse such input without a separate pass over it.
 import numpy as np
 from numba import njit, prange
 
-from ._config import FASTMATH
-from .activations import ACT_IDENTITY, ACT_RELU, activation_forward
+from .activations import ACT_IDENTITY
 from .blas import gemm
-from .dense import dense_forward, dense_forward_blas, dense_forward_rows
+from .dense import (
+    bias_activation,
+    bias_activation_rows,
+    dense_forward,
+    dense_forward_blas,
+    dense_forward_rows,
+)
 from .losses import output_forward, output_forward_rows
 from .sparse import sparse_rows_forward
 
 ROWS_MAX = 8  # blocks smaller than this take the sample-major path
-
-
-@njit(cache=True, nogil=True, error_model="numpy", fastmath=FASTMATH)
-def _bias_activation_rows(Z, b, act, fo, B):
-    """Z[i, :] = act(Z[i, :] + b) for a sample-major block Z (B, fo): 2-D
-    indexing (no row views), ReLU in the same pass as the bias."""
-    zero = Z.dtype.type(0.0)
-    if act == ACT_RELU:
-        for i in range(B):
-            for j in range(fo):
-                v = Z[i, j] + b[j]
-                Z[i, j] = zero if v < zero else v  # keeps NaN
-    else:
-        for i in range(B):
-            for j in range(fo):
-                Z[i, j] += b[j]
-        if act != ACT_IDENTITY:
-            for i in range(B):
-                activation_forward(Z[i], fo, act)
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -99,25 +85,24 @@ def _forward_rows(out, X, r0, B, params, units, act, out_act, buf_a, buf_b, blas
         W = params[p_off : p_off + fi * fo].reshape((fi, fo))
         b = params[p_off + fi * fo : p_off + fi * fo + fo]
         a_l = act if l < L - 1 else 0
+        # Every test of blas begins with blas_min: Numba prunes on that alone.
         blas = blas_min is not None and fi * fo >= blas_min and B >= ROWS_MAX
-        if blas and l == L - 1:
+        if blas_min is not None and blas and l == L - 1:
             # The output layer comes out feature-major, (fo, B) = W^T A^T, so
             # that its activation (a softmax, say) vectorizes over the block's
             # rows rather than over a row's few outputs: 8x faster for 10
             # classes.
             Zt = dst[: fo * B].reshape((fo, B))
             gemm(Zt, W, True, A, True, 0.0)
-            for j in range(fo):
-                for i in range(B):
-                    Zt[j, i] += b[j]
+            bias_activation(Zt, b, ACT_IDENTITY, fo, B)  # the bias alone
             output_forward(Zt, out_act, fo, B, src)  # src is free: its scratch
             for i in range(B):
                 for j in range(fo):
                     out[r0 + i, j] = Zt[j, i]
             return bad
-        if blas:
+        if blas_min is not None and blas:
             gemm(Z, A, False, W, False, 0.0)
-            _bias_activation_rows(Z, b, a_l, fo, B)
+            bias_activation_rows(Z, b, a_l, fo, B)
         else:
             dense_forward_rows(Z, A, W, b, a_l, fi, fo, B)
         p_off += fi * fo + fo

@@ -69,52 +69,28 @@ _FM = {"contract"}  # see the module docstring: explicit, and never reassoc
 # ----------------------------------------------------------------------------
 # Bit casts
 # ----------------------------------------------------------------------------
-@intrinsic
-def f64_as_i64(typingctx, x):
-    """The bits of a float64 as an int64 (a free reinterpretation)."""
-    if x != types.float64:
-        raise TypingError("f64_as_i64 takes a float64")
+def _bitcast(src, dst, llvm_dst, doc):
+    """An intrinsic reinterpreting the bits of a ``src`` scalar as a ``dst``
+    (a free bit cast, no conversion)."""
 
-    def codegen(context, builder, sig, args):
-        return builder.bitcast(args[0], ir.IntType(64))
+    def cast(typingctx, x):
+        if x != src:
+            raise TypingError("%s takes a %s" % (doc, src))
 
-    return types.int64(types.float64), codegen
+        def codegen(context, builder, sig, args):
+            return builder.bitcast(args[0], llvm_dst)
 
+        return dst(src), codegen
 
-@intrinsic
-def i64_as_f64(typingctx, i):
-    """The float64 whose bits are the int64 ``i``."""
-    if i != types.int64:
-        raise TypingError("i64_as_f64 takes an int64")
-
-    def codegen(context, builder, sig, args):
-        return builder.bitcast(args[0], ir.DoubleType())
-
-    return types.float64(types.int64), codegen
+    cast.__name__ = cast.__qualname__ = doc
+    cast.__doc__ = "The bits of a %s as a %s." % (src, dst)
+    return intrinsic(cast)
 
 
-@intrinsic
-def f32_as_i32(typingctx, x):
-    """The bits of a float32 as an int32."""
-    if x != types.float32:
-        raise TypingError("f32_as_i32 takes a float32")
-
-    def codegen(context, builder, sig, args):
-        return builder.bitcast(args[0], ir.IntType(32))
-
-    return types.int32(types.float32), codegen
-
-
-@intrinsic
-def i32_as_f32(typingctx, i):
-    """The float32 whose bits are the int32 ``i``."""
-    if i != types.int32:
-        raise TypingError("i32_as_f32 takes an int32")
-
-    def codegen(context, builder, sig, args):
-        return builder.bitcast(args[0], ir.FloatType())
-
-    return types.float32(types.int32), codegen
+f64_as_i64 = _bitcast(types.float64, types.int64, ir.IntType(64), "f64_as_i64")
+i64_as_f64 = _bitcast(types.int64, types.float64, ir.DoubleType(), "i64_as_f64")
+f32_as_i32 = _bitcast(types.float32, types.int32, ir.IntType(32), "f32_as_i32")
+i32_as_f32 = _bitcast(types.int32, types.float32, ir.FloatType(), "i32_as_f32")
 
 
 # ----------------------------------------------------------------------------
