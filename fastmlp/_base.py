@@ -13,8 +13,10 @@ import threading
 import time
 import warnings
 from abc import ABC, abstractmethod
+from contextlib import contextmanager
 from numbers import Integral, Real
 
+import numba
 import numpy as np
 import scipy.optimize
 import scipy.sparse as sp
@@ -29,6 +31,7 @@ from sklearn.utils.validation import _check_sample_weight, validate_data
 
 from fastmlp import kernels
 from fastmlp._stochastic_optimizers import AdamOptimizer, SGDOptimizer
+from fastmlp.kernels import blas as kernel_blas
 
 _STOCHASTIC_SOLVERS = ["sgd", "adam"]
 
@@ -63,7 +66,22 @@ PREDICT_BLOCK = 128
 # Networks with a BLAS-sized layer predict in large serial blocks, the GEMMs
 # threaded by BLAS.
 PREDICT_BLAS_BLOCK = 1024
-_PARALLEL_PREDICT = threading.Lock()
+
+# Training a network with a BLAS layer splits each batch into (up to) this many
+# chunks of rows (kernels.CHUNK_MIN_ROWS rows each at least), run side by side
+# on Numba's threads with prange, each chunk's GEMMs single-threaded BLAS calls;
+# the chunks' gradients are then summed. On 2 cores at batch 200 that beats one
+# batch whose every GEMM BLAS spreads over both cores (digits 1.4x faster,
+# measured with benchmarks/compare.py; the element-wise work between the GEMMs
+# runs on both cores too). A constant, not the thread count: the same fit gives
+# the same bits with any number of threads (a machine with more cores trains
+# these batches on two of them).
+SPLIT_CHUNKS = 2
+
+# One kernel at a time runs on Numba's thread pool (a parallel prediction, or a
+# training call with its chunks side by side); calls from other threads
+# meanwhile run serially instead of piling thread pools on top of each other.
+_THREAD_POOL = threading.Lock()
 
 # Numba's OpenMP threading layer (GNU OpenMP) cannot be used again in a process
 # forked from one that has used it: Numba stops such a child with SIGTERM. A
@@ -127,6 +145,83 @@ def _after_fork_in_child():
 
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+def _split_chunks(batch_size, blas_min):
+    """How many chunks of rows each training batch is split into: 1 (no split)
+    for a network without a BLAS layer, where the kernels call another BLAS than
+    NumPy's (whose threads fastmlp could not hold to one), or for batches too
+    small; else SPLIT_CHUNKS, fewer where the batch has too few rows for
+    kernels.CHUNK_MIN_ROWS in each. A function of the batch size alone, never
+    of the threads or the load: the same fit gives the same bits whether its
+    chunks ran side by side or not."""
+    if blas_min is None or kernel_blas.blas_threads() is None:
+        return 1
+    return max(1, min(SPLIT_CHUNKS, batch_size // kernels.CHUNK_MIN_ROWS))
+
+
+# While a kernel that calls BLAS runs, NumPy's BLAS is held to one thread: the
+# kernels bring their own parallelism (Numba's prange), so no BLAS pool ever
+# runs inside Numba's, and every GEMM of fastmlp runs on one thread, whatever
+# else the process does at the time. That matters for the bits: OpenBLAS splits
+# a GEMM differently over two threads than over one, and the rows at the tile
+# edges then round differently. Calls from several threads share the hold; the
+# last one out gives BLAS back its thread count.
+_BLAS_HOLD = threading.Lock()
+_blas_holders = 0
+_blas_threads_before = None
+
+
+def _hold_blas():
+    """Hold NumPy's BLAS to one thread; returns the thread count it had before
+    the first holder came (the user's setting), or None where the kernels run
+    on the fallback binding, whose BLAS fastmlp does not steer."""
+    global _blas_holders, _blas_threads_before
+    with _BLAS_HOLD:
+        if _blas_holders == 0:
+            threads = kernel_blas.blas_threads()
+            if threads is None:
+                return None
+            _blas_threads_before = threads
+            if threads != 1:
+                kernel_blas.set_blas_threads(1)
+        _blas_holders += 1
+        return _blas_threads_before
+
+
+def _release_blas():
+    global _blas_holders
+    with _BLAS_HOLD:
+        _blas_holders -= 1
+        if _blas_holders == 0 and _blas_threads_before != 1:
+            kernel_blas.set_blas_threads(_blas_threads_before)
+
+
+@contextmanager
+def _kernel_threads(blas, parallel=True):
+    """Around a kernel call: yields whether the call may run on Numba's thread
+    pool. ``blas``: the call runs BLAS GEMMs, and NumPy's BLAS is held to one
+    thread meanwhile (see _hold_blas); such a call then goes parallel only where
+    the user's BLAS setting (threadpoolctl) and Numba's (set_num_threads) both
+    allow two threads or more. Any call: only when ``parallel`` is wanted, no
+    other kernel holds the pool (calls from other threads meanwhile run
+    serially) and the process is not a fork of one that used the pool."""
+    user = _hold_blas() if blas else None
+    held = user is not None
+    try:
+        ok = parallel and _PARALLEL_AFTER_FORK
+        if ok and blas:
+            ok = user is not None and user >= 2 and numba.get_num_threads() >= 2
+        if ok and not _THREAD_POOL.acquire(blocking=False):
+            ok = False
+        try:
+            yield ok
+        finally:
+            if ok:
+                _THREAD_POOL.release()
+    finally:
+        if held:
+            _release_blas()
 
 
 class FitDivergedError(ValueError):
@@ -547,7 +642,6 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         n_samples = X.shape[0]
         order = self._lbfgs_order(units)
         grads = np.empty_like(params)
-        work = np.empty(kernels.workspace_size(units, n_samples), dtype=params.dtype)
         idx = np.arange(n_samples, dtype=np.int64)
         act = ACTIVATIONS[self.activation]
         out_act = OUT_ACTIVATIONS[self.out_activation_]
@@ -557,12 +651,31 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         x_args = (None, *Xk) if sparse else (Xk, None, None, None)
         fixed = (Y, sw, idx, 0, n_samples, n_samples, units, act, out_act, alpha)
         blas_min = _blas_min(units)
+        # The full batch, split into chunks of rows as a stochastic fit splits
+        # its batches (a network with a BLAS layer).
+        n_chunks = _split_chunks(n_samples, blas_min)
+        if n_chunks > 1:
+            chunk_ws, _ = kernels.chunk_workspace(units, n_samples, n_chunks)
+            work = np.empty(n_chunks * chunk_ws, dtype=params.dtype)
+            gpart = np.empty((n_chunks - 1, params.shape[0]), dtype=params.dtype)
+            losses = np.empty(n_chunks)
+        else:
+            work = np.empty(
+                kernels.workspace_size(units, n_samples), dtype=params.dtype
+            )
 
         def loss_grad(x):
             params[order] = x
-            loss = kernels.forward_backward(
-                grads, work, params, *x_args, *fixed, blas_min
-            )
+            with _kernel_threads(blas_min is not None, n_chunks > 1) as threaded:
+                if n_chunks > 1:
+                    loss = kernels.forward_backward_split(
+                        grads, gpart, losses, work, params, *x_args, *fixed,
+                        blas_min, threaded,
+                    )  # fmt: skip
+                else:
+                    loss = kernels.forward_backward(
+                        grads, work, params, *x_args, *fixed, blas_min
+                    )
             return loss, grads[order].astype(np.float64)
 
         iprint = 1 if (self.verbose is True or self.verbose >= 1) else -1
@@ -651,7 +764,19 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
 
         # Scratch space for one fit, allocated once.
         grads = np.empty_like(params)
-        work = np.empty(kernels.workspace_size(units, batch_size), dtype=params.dtype)
+        blas_min = _blas_min(units)
+        n_chunks = _split_chunks(batch_size, blas_min)
+        if n_chunks > 1:
+            # Each chunk its own part of the work buffer and, past the first, its
+            # own gradient buffer.
+            chunk_ws, _ = kernels.chunk_workspace(units, batch_size, n_chunks)
+            work = np.empty(n_chunks * chunk_ws, dtype=params.dtype)
+            gpart = np.empty((n_chunks - 1, params.shape[0]), dtype=params.dtype)
+        else:
+            work = np.empty(
+                kernels.workspace_size(units, batch_size), dtype=params.dtype
+            )
+            gpart = None
         act = ACTIVATIONS[self.activation]
         out_act = OUT_ACTIVATIONS[self.out_activation_]
         rng = self._random_state
@@ -661,7 +786,6 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         x_args = (None, *Xk) if sparse else (Xk, None, None, None)
         head = (params, grads, state_a, state_b, work)
         tail = (Y, sw, sample_idx, units, act, out_act, batch_size, opt.code)
-        blas_min = _blas_min(units)
 
         mt_state = rng.get_state(legacy=False) if self.shuffle else None
         if (
@@ -674,7 +798,7 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
             # Every decision between epochs is arithmetic: run many epochs per
             # compiled call, the shuffles drawn from the same Mersenne Twister.
             self._run_compiled_epochs(
-                head, x_args, tail, opt, mt_state, n_samples, blas_min
+                head, x_args, tail, opt, mt_state, n_samples, blas_min, gpart
             )
             return
 
@@ -697,19 +821,22 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
                 hyper = opt.hyperparameters(self.alpha)
                 ctrl_f[:] = (hyper[0], hyper[0], 0.0, 0.0, np.inf, np.inf)
                 ctrl_i[0] = opt.t
-                _, _, accumulated_loss = kernels.fit_epochs(
-                    *head,
-                    *x_args,
-                    *tail,
-                    hyper,
-                    ctrl_f,
-                    ctrl_i,
-                    no_key,
-                    no_pos,
-                    one_loss,
-                    1,
-                    blas_min,
-                )
+                with _kernel_threads(blas_min is not None, n_chunks > 1) as threaded:
+                    _, _, accumulated_loss = kernels.fit_epochs(
+                        *head,
+                        *x_args,
+                        *tail,
+                        hyper,
+                        ctrl_f,
+                        ctrl_i,
+                        no_key,
+                        no_pos,
+                        one_loss,
+                        1,
+                        blas_min,
+                        gpart,
+                        threaded,
+                    )
                 t = int(ctrl_i[0])
                 if t < 0:
                     raise FitDivergedError(
@@ -768,7 +895,9 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
             params[...] = self._best_params
             self._best_params = params
 
-    def _run_compiled_epochs(self, head, x_args, tail, opt, mt_state, n, blas_min):
+    def _run_compiled_epochs(
+        self, head, x_args, tail, opt, mt_state, n, blas_min, gpart
+    ):
         """max_iter epochs through kernels.fit_epochs, in calls of about
         EPOCH_CALL_SECONDS each (so that Ctrl-C is seen between calls)."""
         rng = self._random_state
@@ -804,24 +933,28 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         hyper = opt.hyperparameters(self.alpha)
         self.n_iter_ = 0
         status = kernels.RAN_ALL
+        n_chunks = 1 if gpart is None else gpart.shape[0] + 1
         chunk = 1
         try:
             while self.n_iter_ < self.max_iter:
                 chunk = min(chunk, self.max_iter - self.n_iter_)
                 t0 = time.perf_counter()
-                done, status, _ = kernels.fit_epochs(
-                    *head,
-                    *x_args,
-                    *tail,
-                    hyper,
-                    ctrl_f,
-                    ctrl_i,
-                    key,
-                    pos,
-                    losses[self.n_iter_ :],
-                    chunk,
-                    blas_min,
-                )
+                with _kernel_threads(blas_min is not None, n_chunks > 1) as threaded:
+                    done, status, _ = kernels.fit_epochs(
+                        *head,
+                        *x_args,
+                        *tail,
+                        hyper,
+                        ctrl_f,
+                        ctrl_i,
+                        key,
+                        pos,
+                        losses[self.n_iter_ :],
+                        chunk,
+                        blas_min,
+                        gpart,
+                        threaded,
+                    )
                 elapsed = time.perf_counter() - t0
                 self.loss_curve_.extend(
                     losses[self.n_iter_ : self.n_iter_ + done].tolist()
@@ -960,19 +1093,27 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         act = ACTIVATIONS[self.activation]
         out_act = OUT_ACTIVATIONS[self.out_activation_]
         wide = self._max_layer_weights() >= BLAS_MIN_WEIGHTS
-        parallel = n >= PREDICT_PARALLEL_MIN_ROWS and not wide
         block = PREDICT_BLAS_BLOCK if wide else PREDICT_BLOCK
-        # One parallel prediction at a time spreads over the cores; calls from
-        # other threads meanwhile run serially instead of piling thread pools
-        # on top of each other.
-        parallel = parallel and _PARALLEL_AFTER_FORK
-        parallel = parallel and _PARALLEL_PREDICT.acquire(blocking=False)
-        try:
-            # A dense X, or the three CSR arrays, the other input being None.
-            x_args = (None, *Xk) if sparse else (Xk, None, None, None)
+        # A dense X, or the three CSR arrays, the other input being None.
+        x_args = (None, *Xk) if sparse else (Xk, None, None, None)
+        # Large inputs spread their row blocks over the cores (a wide network's
+        # with single-threaded GEMMs; a sparse input to one stays serial, its
+        # GEMMs threaded by BLAS); one parallel call at a time, calls from other
+        # threads meanwhile run serially.
+        parallel = n >= PREDICT_PARALLEL_MIN_ROWS and not (wide and sparse)
+        with _kernel_threads(wide, parallel) as parallel:
             if parallel:
                 bad = kernels.predict_parallel(
-                    out, *x_args, n, params, units, act, out_act, block
+                    out,
+                    *x_args,
+                    n,
+                    params,
+                    units,
+                    act,
+                    out_act,
+                    block,
+                    _blas_min(units) if wide else None,
+                    numba.get_num_threads(),
                 )
             else:
                 bad = kernels.predict_serial(
@@ -986,9 +1127,6 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
                     block,
                     _blas_min(units),
                 )
-        finally:
-            if parallel:
-                _PARALLEL_PREDICT.release()
         if bad:
             raise ValueError(
                 "Input X contains NaN or infinity (%d non-finite values)." % bad

@@ -45,11 +45,15 @@ from .predict import (
 )
 from .sparse import sparse_dense_backward, sparse_dense_forward, sparse_rows_forward
 from .train import (
+    CHUNK_MIN_ROWS,
     DIVERGED,
     RAN_ALL,
     STOPPED,
+    batch_gradient,
+    chunk_workspace,
     fit_epochs,
     forward_backward,
+    forward_backward_split,
     param_layout_size,
     train_epoch,
     workspace_size,
@@ -61,12 +65,14 @@ from .train import (
 ENTRY_POINTS = (
     "fit_epochs",
     "forward_backward",
+    "forward_backward_split",
     "predict_serial",
     "predict_parallel",
     "train_epoch",
 )
 
 __all__ = [
+    "CHUNK_MIN_ROWS",
     "ENTRY_POINTS",
     "DIVERGED",
     "RAN_ALL",
@@ -91,8 +97,11 @@ __all__ = [
     "dense_forward_blas",
     "dense_forward_blas_rows",
     "dense_forward_rows",
+    "batch_gradient",
+    "chunk_workspace",
     "fit_epochs",
     "forward_backward",
+    "forward_backward_split",
     "output_forward",
     "output_loss_backward",
     "param_layout_size",

@@ -118,23 +118,46 @@ def _make_fallbacks():
 
 
 _FALLBACKS = ()
+_THREADS = None  # (get_num_threads, set_num_threads) of the library bound
 
 
 def _bind():
     """Point the two external symbols at NumPy's BLAS, or at the fallbacks.
     Returns the path of the library bound, or None for the fallbacks."""
-    global _FALLBACKS
+    global _FALLBACKS, _THREADS
     use_numpy = os.environ.get("FASTMLP_NUMPY_BLAS", "1") != "0"
     found = _numpy_openblas() if use_numpy else None
     if found is not None:
         path, s, d = found
         ll.add_symbol("fastmlp_cblas_sgemm", s)
         ll.add_symbol("fastmlp_cblas_dgemm", d)
+        try:
+            lib = ctypes.CDLL(path)
+            get = lib.scipy_openblas_get_num_threads64_
+            put = lib.scipy_openblas_set_num_threads64_
+            get.restype = ctypes.c_int
+            get.argtypes = ()
+            put.restype = None
+            put.argtypes = (ctypes.c_int,)
+            _THREADS = (get, put)
+        except AttributeError:
+            _THREADS = None
         return path
     _FALLBACKS = _make_fallbacks()
     ll.add_symbol("fastmlp_cblas_sgemm", _FALLBACKS[0].address)
     ll.add_symbol("fastmlp_cblas_dgemm", _FALLBACKS[1].address)
     return None
+
+
+def blas_threads():
+    """The number of threads NumPy's BLAS (the kernels' BLAS) runs a call on
+    now, or None where the kernels run on the fallback binding."""
+    return None if _THREADS is None else int(_THREADS[0]())
+
+
+def set_blas_threads(n):
+    """Set the number of threads of NumPy's BLAS (as threadpoolctl would)."""
+    _THREADS[1](int(n))
 
 
 @intrinsic

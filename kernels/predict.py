@@ -9,9 +9,9 @@ Rows are processed in blocks, in one of three ways chosen by the caller:
   through the hand-written loops, which vectorize over the rows; blocks of fewer
   than ROWS_MAX rows (single-row latency) stay sample-major and vectorize over
   the units;
-- ``predict_parallel``: feature-major row blocks spread over the threads
-  with prange, hand-written layers only (no BLAS call inside a prange: no nested
-  thread pools).
+- ``predict_parallel``: the same blocks spread over the threads with prange;
+  a wide network's GEMMs then run single-threaded in each thread (the caller
+  holds BLAS to one thread: no thread pool nested in another).
 
 Both take either a dense X or the three arrays of a CSR matrix (indptr,
 indices, data), the other input being None: Numba then compiles each flavour
@@ -239,32 +239,38 @@ def predict_serial(out, X, Xp, Xi, Xd, n, params, units, act, out_act, block, bl
 
 
 @njit(cache=True, nogil=True, error_model="numpy", parallel=True)
-def predict_parallel(out, X, Xp, Xi, Xd, n, params, units, act, out_act, block):
-    """predict_serial's blocks spread over the threads with prange, hand-written
-    layers only (no BLAS call inside a prange). Returns the number of non-finite
-    values in X."""
+def predict_parallel(
+    out, X, Xp, Xi, Xd, n, params, units, act, out_act, block, blas_min, n_threads
+):
+    """predict_serial's blocks spread over n_threads threads with prange (the
+    caller passes numba.get_num_threads(), which a kernel cannot read and stay
+    cacheable): block i goes to thread i % n_threads, each thread with its own
+    two scratch buffers.
+
+    blas_min None: the hand-written layers, blocks feature-major (dense or
+    CSR). blas_min given (a dense X): sample-major blocks whose wide layers are
+    BLAS GEMMs, which must then run single-threaded (the caller holds NumPy's
+    BLAS to one thread: BLAS threads inside the prange would oversubscribe the
+    cores). Returns the number of non-finite values in X."""
     width = _max_width(units)
+    cap = min(block, n)
     n_blocks = (n + block - 1) // block
+    n_parts = max(1, min(n_threads, n_blocks))
     bad = 0
-    for bi in prange(n_blocks):
-        r0 = bi * block
-        B = min(block, n - r0)
-        buf_a = np.empty(width * B, dtype=params.dtype)
-        buf_b = np.empty(width * B, dtype=params.dtype)
-        bad += _forward_block(
-            out,
-            X,
-            Xp,
-            Xi,
-            Xd,
-            r0,
-            B,
-            params,
-            units,
-            act,
-            out_act,
-            buf_a,
-            buf_b,
-            None,  # never a BLAS call inside prange
-        )
+    for t in prange(n_parts):
+        buf_a = np.empty(width * cap, dtype=params.dtype)
+        buf_b = np.empty(width * cap, dtype=params.dtype)
+        for bi in range(t, n_blocks, n_parts):
+            r0 = bi * block
+            B = min(block, n - r0)
+            if blas_min is not None:
+                bad += _forward_rows(
+                    out, X, r0, B, params, units, act, out_act, buf_a, buf_b,
+                    blas_min,
+                )  # fmt: skip
+            else:
+                bad += _forward_block(
+                    out, X, Xp, Xi, Xd, r0, B, params, units, act, out_act, buf_a,
+                    buf_b, None,
+                )  # fmt: skip
     return bad

@@ -21,7 +21,7 @@ other's code. ``train_epoch`` is one epoch of fit_epochs for the kernel tests.
 """
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
 from ._config import FASTMATH
 from .dense import (
@@ -69,6 +69,30 @@ def _sum_squares(a, start, n):
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
+def _l2_sum(params, units):
+    """sum of the squared weights (biases excluded), accumulated in float64."""
+    p_off = np.int64(0)
+    l2 = 0.0
+    for l in range(units.shape[0] - 1):
+        fi = units[l]
+        fo = units[l + 1]
+        l2 += _sum_squares(params, p_off, fi * fo)
+        p_off += fi * fo + fo
+    return l2
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _weight_sum(sw, idx, start, B):
+    """sum(sw[idx[start:start + B]]); B when sw is None (every weight 1)."""
+    if sw is None:
+        return float(B)
+    s = 0.0
+    for i in range(B):
+        s += sw[idx[start + i]]
+    return s
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
 def forward_backward(
     grads,
     work,
@@ -100,6 +124,60 @@ def forward_backward(
     through BLAS when fan_in * fan_out >= blas_min; blas_min None (a network
     without such a layer) compiles no BLAS code at all.
     """
+    sw_sum = _weight_sum(sw, idx, start, B)
+    l2 = _l2_sum(params, units)
+    loss_sum = batch_gradient(
+        grads,
+        work,
+        params,
+        X,
+        Xp,
+        Xi,
+        Xd,
+        Y,
+        sw,
+        idx,
+        start,
+        B,
+        capacity,
+        units,
+        act,
+        out_act,
+        alpha,
+        sw_sum,
+        blas_min,
+    )
+    return loss_sum / sw_sum + (0.5 * alpha) * l2 / sw_sum
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def batch_gradient(
+    grads,
+    work,
+    params,
+    X,
+    Xp,
+    Xi,
+    Xd,
+    Y,
+    sw,
+    idx,
+    start,
+    B,
+    capacity,
+    units,
+    act,
+    out_act,
+    alpha,
+    sw_sum,
+    blas_min,
+):
+    """forward_backward's work for the rows idx[start:start + B], the batch's
+    weight sum sw_sum given: writes (sum_i sw_i dLoss_i/dparams + alpha W) /
+    sw_sum into grads and returns the data loss summed over the rows (weighted,
+    not divided by sw_sum, no L2 term). A batch split into chunks sums these
+    over its chunks, alpha given to one chunk only.
+    """
     L = units.shape[0] - 1
     n_features = units[0]
 
@@ -126,19 +204,10 @@ def forward_backward(
                 r = idx[start + i]
                 for k in range(n_features):
                     A0[k, i] = X[r, k]
-    # sw None: every sample weighs 1 (no sample_weight), and the weights are
-    # neither gathered nor summed.
-    sw_sum = float(B)
-    if sw is not None:
-        sw_sum = 0.0
-        for i in range(B):
-            sw_sum += sw[idx[start + i]]
 
-    # Forward. np.int64(0), not 0: a literal 0 would compile a throwaway
-    # specialization of _sum_squares while Numba types the loop.
+    # Forward.
     a_off = 0
-    p_off = np.int64(0)
-    l2 = 0.0
+    p_off = 0
     for l in range(L):
         fi = units[l]
         fo = units[l + 1]
@@ -147,7 +216,6 @@ def forward_backward(
         Z = work[z_off : z_off + fo * B].reshape((fo, B))
         W = params[p_off : p_off + fi * fo].reshape((fi, fo))
         b = params[p_off + fi * fo : p_off + fi * fo + fo]
-        l2 += _sum_squares(params, p_off, fi * fo)
         # The output layer's activation is applied together with the loss.
         a_l = act if l < L - 1 else 0
         if Xp is not None and l == 0:
@@ -170,7 +238,6 @@ def forward_backward(
     DL = work[d_off + a_off : d_off + a_off + K * B].reshape((K, B))
     scratch = work[d_off + n_units : d_off + n_units + 5 * B]  # after D_L
     loss_sum = output_loss_backward(DL, AL, Y, sw, idx, start, out_act, K, B, scratch)
-    loss = loss_sum / sw_sum + (0.5 * alpha) * l2 / sw_sum
 
     # Backward, last layer first.
     for l in range(L - 1, -1, -1):
@@ -202,7 +269,174 @@ def forward_backward(
         else:
             dense_backward(dW, db, Din, D, A, W, alpha, sw_sum, act, fi, fo, B, l > 0)
         a_off = a_in
-    return loss
+    return loss_sum
+
+
+# A chunk of a split batch has at least this many rows (a smaller batch, the
+# last of an epoch say, is cut into fewer chunks, or none). Besides keeping each
+# chunk's GEMMs efficient, this keeps them clear of a hazard measured with
+# NumPy's OpenBLAS 0.3.31: float32 GEMMs over 1 to 3 rows, run single-threaded
+# side by side in two threads, now and then returned wrong values (never at 64
+# rows and more, in thousands of epochs).
+CHUNK_MIN_ROWS = 64
+
+
+@njit(inline="always", cache=True, nogil=True)
+def _n_chunks(B, max_chunks):
+    """How many chunks a batch of B rows is cut into: max_chunks, or fewer so
+    that each has CHUNK_MIN_ROWS rows at least, and one at least."""
+    return max(1, min(max_chunks, B // CHUNK_MIN_ROWS))
+
+
+@njit(inline="always", cache=True, nogil=True)
+def _chunk_rows(c, n_chunks, B):
+    """The rows [lo, hi) of a batch of B rows that chunk c of n_chunks takes."""
+    return (c * B) // n_chunks, ((c + 1) * B) // n_chunks
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _chunk_gradient(
+    c, n_chunks, grads, gpart, work, chunk_ws, params, X, Xp, Xi, Xd, Y, sw, idx,
+    start, B, chunk_cap, units, act, out_act, alpha, sw_sum, blas_min,
+):  # fmt: skip
+    """batch_gradient of chunk c: into grads (with the L2 term) for chunk 0,
+    into gpart[c - 1] (without) for the others, each in its own part of work."""
+    lo, hi = _chunk_rows(c, n_chunks, B)
+    g = grads if c == 0 else gpart[c - 1]
+    return batch_gradient(
+        g,
+        work[c * chunk_ws : (c + 1) * chunk_ws],
+        params,
+        X,
+        Xp,
+        Xi,
+        Xd,
+        Y,
+        sw,
+        idx,
+        start + lo,
+        hi - lo,
+        chunk_cap,
+        units,
+        act,
+        out_act,
+        alpha if c == 0 else 0.0,
+        sw_sum,
+        blas_min,
+    )
+
+
+# Parameters per block of the gradient reduction.
+_REDUCE_BLOCK = 4096
+
+
+@njit(cache=True, nogil=True, error_model="numpy", fastmath=FASTMATH)
+def _reduce_block(grads, gpart, n_chunks, blk):
+    """grads[q] += gpart[0, q] + ... + gpart[n_chunks - 2, q] over one block,
+    the chunks added in order."""
+    lo = blk * _REDUCE_BLOCK
+    hi = min(lo + _REDUCE_BLOCK, grads.shape[0])
+    for c in range(n_chunks - 1):
+        for q in range(lo, hi):
+            grads[q] += gpart[c, q]
+
+
+@njit(cache=True, nogil=True, error_model="numpy", parallel=True)
+def _chunks_threaded(
+    losses, n_chunks, grads, gpart, work, chunk_ws, params, X, Xp, Xi, Xd, Y, sw,
+    idx, start, B, chunk_cap, units, act, out_act, alpha, sw_sum, blas_min,
+):  # fmt: skip
+    """The chunks of a batch side by side (prange), then their gradients summed
+    block by block; each chunk's BLAS calls must run single-threaded."""
+    for c in prange(n_chunks):
+        losses[c] = _chunk_gradient(
+            c, n_chunks, grads, gpart, work, chunk_ws, params, X, Xp, Xi, Xd, Y,
+            sw, idx, start, B, chunk_cap, units, act, out_act, alpha, sw_sum,
+            blas_min,
+        )  # fmt: skip
+    n_blocks = (grads.shape[0] + _REDUCE_BLOCK - 1) // _REDUCE_BLOCK
+    for blk in prange(n_blocks):
+        _reduce_block(grads, gpart, n_chunks, blk)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _chunks_serial(
+    losses, n_chunks, grads, gpart, work, chunk_ws, params, X, Xp, Xi, Xd, Y, sw,
+    idx, start, B, chunk_cap, units, act, out_act, alpha, sw_sum, blas_min,
+):  # fmt: skip
+    """_chunks_threaded one chunk after the other: the same arithmetic, bit for
+    bit, without a thread pool."""
+    for c in range(n_chunks):
+        losses[c] = _chunk_gradient(
+            c, n_chunks, grads, gpart, work, chunk_ws, params, X, Xp, Xi, Xd, Y,
+            sw, idx, start, B, chunk_cap, units, act, out_act, alpha, sw_sum,
+            blas_min,
+        )  # fmt: skip
+    n_blocks = (grads.shape[0] + _REDUCE_BLOCK - 1) // _REDUCE_BLOCK
+    for blk in range(n_blocks):
+        _reduce_block(grads, gpart, n_chunks, blk)
+
+
+def chunk_capacity(batch_size, n_chunks):
+    """The most rows a chunk takes, batches of up to batch_size rows split into
+    up to n_chunks chunks: ceil(batch_size / n_chunks) for a full batch, but a
+    smaller batch cut into fewer chunks (B // CHUNK_MIN_ROWS of them) may give
+    each up to 2 * CHUNK_MIN_ROWS - 1 rows."""
+    cap = max(-(-batch_size // n_chunks), 2 * CHUNK_MIN_ROWS - 1)
+    return min(cap, batch_size)
+
+
+_chunk_capacity = njit(inline="always", cache=True, nogil=True)(chunk_capacity)
+
+
+def chunk_workspace(units, batch_size, n_chunks):
+    """(length of one chunk's part of the work buffer, rows per chunk at most)
+    for batches of up to batch_size rows split into up to n_chunks chunks."""
+    cap = chunk_capacity(int(batch_size), int(n_chunks))
+    return workspace_size(units, cap), cap
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def forward_backward_split(
+    grads, gpart, losses, work, params, X, Xp, Xi, Xd, Y, sw, idx, start, B,
+    batch_size, units, act, out_act, alpha, blas_min, threaded,
+):  # fmt: skip
+    """forward_backward with the batch split into chunks of rows, each with its
+    own part of ``work`` and its own gradient buffer (chunk 0: grads, chunk c:
+    gpart[c - 1]), the gradients then summed into grads.
+
+    gpart (n_chunks - 1, n_params); losses (n_chunks,) scratch; work holds
+    n_chunks parts of chunk_workspace(units, batch_size, n_chunks)[0]. A batch
+    of B rows is cut into min(n_chunks, B // CHUNK_MIN_ROWS) chunks (at least
+    one) of consecutive rows, the same cut whether or not ``threaded``:
+    threaded runs the chunks side by side with prange (each chunk's GEMMs must
+    then be single-threaded BLAS calls), otherwise one after the other, to the
+    same bits.
+    """
+    n_chunks = _n_chunks(B, gpart.shape[0] + 1)
+    chunk_cap = _chunk_capacity(batch_size, gpart.shape[0] + 1)
+    total = 0
+    for l in range(units.shape[0]):
+        total += units[l]
+    chunk_ws = chunk_cap * (2 * total - units[0] + 5)
+    sw_sum = _weight_sum(sw, idx, start, B)
+    l2 = _l2_sum(params, units)
+    if threaded:
+        _chunks_threaded(
+            losses, n_chunks, grads, gpart, work, chunk_ws, params, X, Xp, Xi, Xd,
+            Y, sw, idx, start, B, chunk_cap, units, act, out_act, alpha, sw_sum,
+            blas_min,
+        )  # fmt: skip
+    else:
+        _chunks_serial(
+            losses, n_chunks, grads, gpart, work, chunk_ws, params, X, Xp, Xi, Xd,
+            Y, sw, idx, start, B, chunk_cap, units, act, out_act, alpha, sw_sum,
+            blas_min,
+        )  # fmt: skip
+    loss_sum = 0.0
+    for c in range(n_chunks):
+        loss_sum += losses[c]
+    return loss_sum / sw_sum + (0.5 * alpha) * l2 / sw_sum
 
 
 # Learning-rate schedules of the SGD solver (Adam has none).
@@ -243,6 +477,8 @@ def fit_epochs(
     loss_curve,
     n_epochs,
     blas_min,
+    gpart,
+    threaded,
 ):
     """Up to n_epochs epochs of mini-batch training, with scikit-learn's
     per-epoch control done here: the one training kernel the estimators call.
@@ -253,7 +489,10 @@ def fit_epochs(
     of each epoch with the Mersenne Twister state (mt_key, mt_pos) when
     ctrl_i[4] != 0, then cut into batches of batch_size; a batch whose sample
     weights are all zero is skipped. sw None: every weight 1, none read;
-    blas_min None: no BLAS layer, none of the BLAS code compiled.
+    blas_min None: no BLAS layer, none of the BLAS code compiled. gpart None:
+    each batch in one piece (forward_backward); else each batch split into
+    gpart.shape[0] + 1 chunks of rows (forward_backward_split, which takes
+    ``threaded`` and the work buffer laid out for it).
 
     opt_a, opt_b: the optimizer's state (SGD: velocity, unused; Adam: m, v).
     hyper (float64): [learning_rate, momentum, nesterov, beta_1, beta_2,
@@ -279,6 +518,10 @@ def fit_epochs(
     eps = hyper[5]
     alpha = hyper[6]
     schedule = ctrl_i[3]
+    n_chunks = 1
+    if gpart is not None:
+        n_chunks = gpart.shape[0] + 1
+    losses = np.empty(n_chunks)  # each chunk's loss (forward_backward_split)
     acc = 0.0
     for e in range(n_epochs):
         if ctrl_i[4] != 0:
@@ -295,26 +538,51 @@ def fit_epochs(
                     w_sum += sw[idx[i]]
                 if w_sum == 0.0:
                     continue  # a batch of zero-weight samples carries no gradient
-            loss = forward_backward(
-                grads,
-                work,
-                params,
-                X,
-                Xp,
-                Xi,
-                Xd,
-                Y,
-                sw,
-                idx,
-                start,
-                B,
-                batch_size,
-                units,
-                act,
-                out_act,
-                alpha,
-                blas_min,
-            )
+            if gpart is None:
+                loss = forward_backward(
+                    grads,
+                    work,
+                    params,
+                    X,
+                    Xp,
+                    Xi,
+                    Xd,
+                    Y,
+                    sw,
+                    idx,
+                    start,
+                    B,
+                    batch_size,
+                    units,
+                    act,
+                    out_act,
+                    alpha,
+                    blas_min,
+                )
+            else:
+                loss = forward_backward_split(
+                    grads,
+                    gpart,
+                    losses,
+                    work,
+                    params,
+                    X,
+                    Xp,
+                    Xi,
+                    Xd,
+                    Y,
+                    sw,
+                    idx,
+                    start,
+                    B,
+                    batch_size,
+                    units,
+                    act,
+                    out_act,
+                    alpha,
+                    blas_min,
+                    threaded,
+                )
             if not np.isfinite(loss):
                 ctrl_i[0] = -1 - n_batches
                 return e, DIVERGED, acc + loss * B
@@ -371,6 +639,8 @@ def train_epoch(
     hyper,
     t,
     blas_min,
+    gpart=None,
+    threaded=False,
 ):
     """One epoch of fit_epochs over the rows idx (already shuffled) of a dense
     X, without shuffle or stopping rule: the one-epoch view the kernel tests
@@ -415,5 +685,7 @@ def train_epoch(
         loss_curve,
         1,
         blas_min,
+        gpart,
+        threaded,
     )
     return acc, ctrl_i[0]

@@ -262,3 +262,36 @@ def test_forked_child_predicts_after_parent_used_the_thread_pool():
     )
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "0", out.stderr
+
+
+def test_split_batches_give_the_same_bits_on_one_core():
+    # A network with a BLAS layer trains each batch as chunks of rows side by
+    # side on Numba's threads, each chunk's GEMMs single-threaded BLAS calls.
+    # The chunks are cut by the batch alone, so that holding BLAS (threadpoolctl)
+    # or Numba (set_num_threads) to one thread, which runs them one after the
+    # other, trains the same network to the bit; and BLAS gets its thread count
+    # back after every fit.
+    import numba
+    from fastmlp.kernels.blas import blas_threads
+    from threadpoolctl import threadpool_limits
+
+    from fastmlp._base import _split_chunks
+
+    make, X, y = JOBS["wide (BLAS in the kernels)"]
+    assert _split_chunks(200, 64) == 2
+    before = blas_threads()
+    side_by_side = make().fit(X, y)
+    assert blas_threads() == before
+    with threadpool_limits(1, user_api="blas"):
+        one_blas = make().fit(X, y)
+        assert blas_threads() == 1
+    threads = numba.get_num_threads()
+    numba.set_num_threads(1)
+    try:
+        one_numba = make().fit(X, y)
+    finally:
+        numba.set_num_threads(threads)
+    assert blas_threads() == before
+    for other in (one_blas, one_numba):
+        np.testing.assert_array_equal(other._params, side_by_side._params)
+        assert other.loss_curve_ == side_by_side.loss_curve_

@@ -30,11 +30,13 @@ from fastmlp.kernels import (
     activation_backward,
     activation_forward,
     adam_update,
+    chunk_workspace,
     dense_backward_blas,
     dense_backward_blas_rows,
     dense_forward_blas,
     dense_forward_blas_rows,
     forward_backward,
+    forward_backward_split,
     output_forward,
     output_loss_backward,
     param_layout_size,
@@ -47,6 +49,7 @@ from fastmlp.kernels import (
 from fastmlp.kernels import dense_backward as k_dense_backward
 from fastmlp.kernels import dense_forward as k_dense_forward
 from fastmlp.kernels import dense_forward_rows as k_dense_forward_rows
+from fastmlp.kernels.blas import blas_threads, set_blas_threads
 from fastmlp.kernels.optimizers import adam_learning_rate
 from naive import (
     activation,
@@ -90,6 +93,20 @@ dtype_ids = pytest.mark.parametrize("dtype", DTYPES, ids=["f64", "f32"])
 # ----------------------------------------------------------------------------
 # Helpers
 # ----------------------------------------------------------------------------
+class one_blas_thread:
+    """NumPy's BLAS held to one thread, as the estimators hold it around a
+    kernel whose GEMMs run inside a prange."""
+
+    def __enter__(self):
+        self.threads = blas_threads()
+        if self.threads is not None:
+            set_blas_threads(1)
+
+    def __exit__(self, *exc):
+        if self.threads is not None:
+            set_blas_threads(self.threads)
+
+
 def assert_close(got, want, dtype, rtol=None):
     """allclose with rtol for the dtype and an atol of rtol * max|want|."""
     got = np.asarray(got, dtype=np.float64)
@@ -847,6 +864,112 @@ def test_forward_backward(rng, net, act, out, mode, dtype):
             assert_close(d, D[l].T, dtype)
 
 
+def _split_call(grads, gpart, work, params, X, Y, sw, idx, start, B, cap, u, act, out,
+                alpha, blas_min, threaded):  # fmt: skip
+    losses = np.full(gpart.shape[0] + 1, np.nan)
+    with one_blas_thread():
+        return forward_backward_split(
+            grads, gpart, losses, work, params, X, None, None, None, Y, sw, idx,
+            start, B, cap, u, act, out, alpha, blas_min, threaded,
+        )  # fmt: skip
+
+
+# (units, n rows, capacity, start, B): batches of 2 or 3 chunks of at least
+# CHUNK_MIN_ROWS rows, and one (B = 100) too small to split.
+SPLIT_NETS = [
+    ((5, 8, 3), 400, 200, 10, 200),
+    ((3, 7, 6, 2), 300, 150, 0, 129),
+    ((70, 64, 3), 300, 200, 5, 191),
+    ((1, 1, 1), 200, 200, 0, 200),
+    ((4, 3), 150, 128, 20, 100),
+]
+
+
+@pytest.mark.parametrize("net", SPLIT_NETS, ids=lambda c: f"{c[0]}-B{c[4]}")
+@pytest.mark.parametrize("act", [ACT_RELU, ACT_TANH], ids=["relu", "tanh"])
+@pytest.mark.parametrize(
+    "out", [OUT_SOFTMAX, OUT_IDENTITY], ids=["softmax", "identity"]
+)
+@pytest.mark.parametrize("mode", FB_MODES, ids=lambda m: f"{m[0]}-blas{m[1]}")
+@pytest.mark.parametrize("n_chunks", [2, 3])
+@dtype_ids
+def test_forward_backward_split(rng, net, act, out, mode, n_chunks, dtype):
+    # A batch cut into chunks of rows, each chunk's gradient in its own buffer,
+    # then summed: the batch's loss and gradient, as forward_backward computes
+    # them; the chunks side by side (threaded) or one after the other give the
+    # same bits.
+    units, n, capacity, start, B = net
+    units = fit_units(units, out)
+    sw_mode, blas_min = mode
+    alpha = 0.01
+    u = np.array(units, dtype=np.int64)
+    params, Ws, bs = make_network(rng, units, dtype)
+    X = rng.standard_normal((n, units[0])).astype(dtype)
+    Y = make_targets(rng, n, units[-1], out, dtype)
+    idx = rng.permutation(n).astype(np.int64)
+    rows = idx[start : start + B]
+    sw = make_weights(rng, n, sw_mode, dtype, rows[0])
+    ws, _ = chunk_workspace(u, capacity, n_chunks)
+    want, dWs, dbs = backprop(
+        f64(X[rows]),
+        f64(Y[rows]),
+        Ws,
+        bs,
+        ACTS[act],
+        OUTS[out],
+        alpha,
+        f64(sw[rows]),
+        eps=np.finfo(dtype).eps,
+    )
+    results = []
+    for threaded in (False, True):
+        grads = np.full_like(params, np.nan)
+        gpart = np.full((n_chunks - 1, params.shape[0]), np.nan, dtype=dtype)
+        work = np.full(n_chunks * ws, np.nan, dtype=dtype)
+        params_before = params.copy()
+        got = _split_call(
+            grads, gpart, work, params, X, Y, kernel_weights(sw, sw_mode), idx,
+            start, B, capacity, u, act, out, alpha, blas_min, threaded,
+        )  # fmt: skip
+        np.testing.assert_array_equal(params, params_before)
+        np.testing.assert_allclose(got, want, rtol=RTOL[dtype])
+        got_dWs, got_dbs = unpack(grads, units)
+        for l in range(len(units) - 1):
+            assert_close(got_dWs[l], dWs[l], dtype)
+            assert_close(got_dbs[l], dbs[l], dtype)
+        results.append((got, grads))
+    (l0, g0), (l1, g1) = results
+    assert l0 == l1 or (np.isnan(l0) and np.isnan(l1))
+    np.testing.assert_array_equal(g0, g1)
+
+
+def test_split_chunks_fit_their_capacity():
+    # A batch of B rows (B <= batch_size) is cut into max(1, min(n_chunks,
+    # B // CHUNK_MIN_ROWS)) chunks of consecutive rows: every row once, none
+    # empty, sizes differing by one at most, none larger than the rows each
+    # chunk's part of the work buffer holds, none below CHUNK_MIN_ROWS rows
+    # when the batch is split at all.
+    from fastmlp.kernels.train import (
+        CHUNK_MIN_ROWS,
+        _chunk_rows,
+        _n_chunks,
+        chunk_capacity,
+    )
+
+    for batch_size in list(range(1, 300)) + [512, 1000, 1023]:
+        for n_chunks in (1, 2, 3, 4, 7):
+            cap = chunk_capacity(batch_size, n_chunks)
+            for B in range(1, batch_size + 1):
+                k = _n_chunks.py_func(B, n_chunks)
+                bounds = [_chunk_rows.py_func(c, k, B) for c in range(k)]
+                assert bounds[0][0] == 0 and bounds[-1][1] == B
+                assert all(bounds[c][1] == bounds[c + 1][0] for c in range(k - 1))
+                sizes = [hi - lo for lo, hi in bounds]
+                assert max(sizes) - min(sizes) <= 1
+                assert max(sizes) <= cap
+                assert k == 1 or min(sizes) >= CHUNK_MIN_ROWS
+
+
 def _fd_problem(rng, act, out, k):
     units = (3, 4, 3, k)
     n = 6
@@ -1084,6 +1207,81 @@ def test_train_epoch(rng, solver, case, dtype):
         np.testing.assert_array_equal(state_b, b_before)  # unused by SGD
 
 
+@pytest.mark.parametrize("solver", list(SOLVERS))
+@pytest.mark.parametrize("case", EPOCH_CASES[::2], ids=lambda c: f"{ACTS[c[0]]}-{c[3]}")
+@pytest.mark.parametrize("n_chunks", [2, 3], ids=lambda k: f"chunks{k}")
+@dtype_ids
+def test_train_epoch_split(rng, solver, case, n_chunks, dtype):
+    # Each batch split into chunks of rows, as the estimators train networks
+    # with a BLAS layer: 300 rows in batches of 200 (2 or 3 chunks) and 100 (too
+    # few rows to split). The chunks one after the other and side by side give
+    # the same bits, and the reference's epoch.
+    act, out, sw_mode, blas_min = case
+    code, nesterov = SOLVERS[solver]
+    batch_size = 200
+    u, params, X, Y, sw, idx = _epoch_problem(rng, act, out, sw_mode, dtype, n=300)
+    units = tuple(int(x) for x in u)
+    lr, momentum, b1, b2, eps, alpha = 0.05, 0.8, 0.9, 0.99, 1e-7, 0.02
+    hyper = np.array([lr, momentum, float(nesterov), b1, b2, eps, alpha])
+    want_p, _, _, want_acc, want_t = naive.train_epoch(
+        f64(params),
+        np.zeros(params.shape),
+        np.zeros(params.shape),
+        f64(X),
+        f64(Y),
+        f64(sw),
+        idx,
+        units,
+        ACTS[act],
+        OUTS[out],
+        batch_size,
+        "adam" if code == SOLVER_ADAM else "sgd",
+        0,
+        lr=lr,
+        momentum=momentum,
+        nesterov=nesterov,
+        beta1=b1,
+        beta2=b2,
+        epsilon=eps,
+        alpha=alpha,
+        eps=np.finfo(dtype).eps,
+    )
+    ws, _ = chunk_workspace(u, batch_size, n_chunks)
+    results = []
+    for threaded in (False, True):
+        p = params.copy()
+        work = np.full(n_chunks * ws, np.nan, dtype=dtype)
+        gpart = np.full((n_chunks - 1, p.shape[0]), np.nan, dtype=dtype)
+        with one_blas_thread():
+            acc, t = train_epoch(
+                p,
+                np.empty_like(p),
+                np.zeros_like(p),
+                np.zeros_like(p),
+                work,
+                X,
+                Y,
+                kernel_weights(sw, sw_mode),
+                idx,
+                u,
+                act,
+                out,
+                batch_size,
+                code,
+                hyper,
+                0,
+                blas_min,
+                gpart,
+                threaded,
+            )
+        assert t == want_t
+        np.testing.assert_allclose(acc, want_acc, rtol=RTOL[dtype])
+        assert_close(p, want_p, dtype)
+        results.append((acc, p))
+    assert results[0][0] == results[1][0]
+    np.testing.assert_array_equal(results[0][1], results[1][1])
+
+
 @pytest.mark.parametrize("solver", ["sgd", "adam"])
 def test_train_epoch_stops_on_nonfinite_loss(rng, solver):
     code, _ = SOLVERS[solver]
@@ -1171,7 +1369,18 @@ def _serial_blas(out, X, params, u, act, out_act, block):
 
 def _parallel(out, X, params, u, act, out_act, block):
     n = X.shape[0]
-    return predict_parallel(out, X, None, None, None, n, params, u, act, out_act, block)
+    return predict_parallel(
+        out, X, None, None, None, n, params, u, act, out_act, block, None, 2
+    )
+
+
+def _parallel_blas(out, X, params, u, act, out_act, block):
+    # Sample-major blocks side by side, every layer through single-threaded BLAS.
+    n = X.shape[0]
+    with one_blas_thread():
+        return predict_parallel(
+            out, X, None, None, None, n, params, u, act, out_act, block, 1, 3
+        )
 
 
 def _csr(out, Xs, params, u, act, out_act, block, parallel):
@@ -1184,18 +1393,20 @@ def _csr(out, Xs, params, u, act, out_act, block, parallel):
         Xs.shape[0],
     )
     if parallel:
-        return predict_parallel(out, *x_args, params, u, act, out_act, block)
+        return predict_parallel(out, *x_args, params, u, act, out_act, block, None, 2)
     return predict_serial(out, *x_args, params, u, act, out_act, block, NO_BLAS)
 
 
 # serial: hand-written layers (blocks under ROWS_MAX rows take the sample-major
 # path), serial-none the same compiled without BLAS code; serial-blas: every
-# layer through BLAS; parallel: prange row blocks.
+# layer through BLAS; parallel: prange row blocks; parallel-blas: prange row
+# blocks, every layer through BLAS.
 PREDICT = {
     "serial": _serial,
     "serial-none": _serial_none,
     "serial-blas": _serial_blas,
     "parallel": _parallel,
+    "parallel-blas": _parallel_blas,
 }
 PREDICT_NETS = [(5, 7, 4, 3), (3, 2), (1, 1), (2, 9, 1)]
 BLOCK = 32
