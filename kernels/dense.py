@@ -315,13 +315,17 @@ def dense_backward(
 
 @njit(cache=True, nogil=True, error_model="numpy", fastmath=FASTMATH)
 def _finish_gradients(dW, db, dout, W, alpha, sw_sum, fan_in, fan_out, B):
-    """dW = (dW + alpha W) / sw_sum in place, db[j] = sum_i dout[j, i] / sw_sum."""
+    """dW = (dW + alpha W) / sw_sum in place, db[j] = sum_i dout[j, i] / sw_sum.
+
+    alpha 0 and sw_sum 1 (a split batch's chunk, finished later) leave dW as
+    it is: no pass over it."""
     a_ = W.dtype.type(alpha)
     s_ = W.dtype.type(sw_sum)
     zero = W.dtype.type(0.0)
-    for k in range(fan_in):
-        for j in range(fan_out):
-            dW[k, j] = (dW[k, j] + a_ * W[k, j]) / s_
+    if alpha != 0.0 or sw_sum != 1.0:
+        for k in range(fan_in):
+            for j in range(fan_out):
+                dW[k, j] = (dW[k, j] + a_ * W[k, j]) / s_
     for j in range(fan_out):
         d = dout[j]
         s = zero

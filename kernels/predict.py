@@ -255,12 +255,16 @@ def predict_parallel(
     width = _max_width(units)
     cap = min(block, n)
     n_blocks = (n + block - 1) // block
-    n_parts = max(1, min(n_threads, n_blocks))
+    # With BLAS, a last block shorter than the others runs alone after them:
+    # float32 GEMMs of different row counts side by side are not safe (see
+    # train.CHUNK_MIN_ROWS).
+    n_side = n_blocks if blas_min is None else n // block
+    n_parts = max(1, min(n_threads, n_side))
     bad = 0
     for t in prange(n_parts):
         buf_a = np.empty(width * cap, dtype=params.dtype)
         buf_b = np.empty(width * cap, dtype=params.dtype)
-        for bi in range(t, n_blocks, n_parts):
+        for bi in range(t, n_side, n_parts):
             r0 = bi * block
             B = min(block, n - r0)
             if blas_min is not None:
@@ -273,4 +277,11 @@ def predict_parallel(
                     out, X, Xp, Xi, Xd, r0, B, params, units, act, out_act, buf_a,
                     buf_b, None,
                 )  # fmt: skip
+    if blas_min is not None and n_side < n_blocks:
+        r0 = n_side * block
+        buf_a = np.empty(width * cap, dtype=params.dtype)
+        buf_b = np.empty(width * cap, dtype=params.dtype)
+        bad += _forward_rows(
+            out, X, r0, n - r0, params, units, act, out_act, buf_a, buf_b, blas_min
+        )
     return bad

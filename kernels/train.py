@@ -33,7 +33,13 @@ from .dense import (
     dense_forward_blas_rows,
 )
 from .losses import output_loss_backward
-from .optimizers import SOLVER_SGD, adam_learning_rate, adam_update, sgd_update
+from .optimizers import (
+    SOLVER_ADAM,
+    SOLVER_SGD,
+    adam_learning_rate,
+    adam_update,
+    sgd_update,
+)
 from .rng import shuffle as mt_shuffle
 from .sparse import sparse_dense_backward, sparse_dense_forward
 
@@ -61,9 +67,13 @@ def workspace_size(units, capacity):
 @njit(cache=True, nogil=True, error_model="numpy", fastmath=FASTMATH)
 def _sum_squares(a, start, n):
     """sum(a[start:start + n] ** 2), accumulated in float64."""
+    # Through a view indexed from 0: a loop over range(start, start + n) would
+    # index with a possibly negative q, which Numba wraps around, and the loop
+    # would not vectorize (7x slower).
+    b = a[start : start + n]
     s = 0.0
-    for q in range(start, start + n):
-        v = float(a[q])
+    for q in range(n):
+        v = float(b[q])
         s += v * v
     return s
 
@@ -273,11 +283,17 @@ def batch_gradient(
 
 
 # A chunk of a split batch has at least this many rows (a smaller batch, the
-# last of an epoch say, is cut into fewer chunks, or none). Besides keeping each
-# chunk's GEMMs efficient, this keeps them clear of a hazard measured with
-# NumPy's OpenBLAS 0.3.31: float32 GEMMs over 1 to 3 rows, run single-threaded
-# side by side in two threads, now and then returned wrong values (never at 64
-# rows and more, in thousands of epochs).
+# last of an epoch say, is cut into fewer chunks, or none), so that each
+# chunk's GEMMs stay efficient.
+#
+# Chunks of unequal rows run one after the other in float32, never side by
+# side. Measured with NumPy's OpenBLAS 0.3.31 (SkylakeX kernels, the ones this
+# AMD Zen 4 machine gets): two float32 GEMMs out = W^T A^T (both operands
+# transposed) of different row counts, run single-threaded at the same time in
+# two threads, now and then return wrong values (5 x 8 weights, 66 and 67
+# rows: ~5 in 10,000 calls; 64 x 100, 99 and 98 rows: ~1 in 10,000); the same
+# GEMMs of equal row counts never did (0 in 100,000), nor float64 (0 in
+# 430,000), nor the Haswell kernels (OPENBLAS_CORETYPE=Haswell).
 CHUNK_MIN_ROWS = 64
 
 
@@ -297,10 +313,11 @@ def _chunk_rows(c, n_chunks, B):
 @njit(cache=True, nogil=True, error_model="numpy")
 def _chunk_gradient(
     c, n_chunks, grads, gpart, work, chunk_ws, params, X, Xp, Xi, Xd, Y, sw, idx,
-    start, B, chunk_cap, units, act, out_act, alpha, sw_sum, blas_min,
+    start, B, chunk_cap, units, act, out_act, blas_min,
 ):  # fmt: skip
-    """batch_gradient of chunk c: into grads (with the L2 term) for chunk 0,
-    into gpart[c - 1] (without) for the others, each in its own part of work."""
+    """batch_gradient of chunk c, raw (alpha 0, weight sum 1: the sums over the
+    chunk's rows alone): into grads for chunk 0, into gpart[c - 1] for the
+    others, each in its own part of work."""
     lo, hi = _chunk_rows(c, n_chunks, B)
     g = grads if c == 0 else gpart[c - 1]
     return batch_gradient(
@@ -320,61 +337,202 @@ def _chunk_gradient(
         units,
         act,
         out_act,
-        alpha if c == 0 else 0.0,
-        sw_sum,
+        0.0,
+        1.0,
         blas_min,
     )
-
-
-# Parameters per block of the gradient reduction.
-_REDUCE_BLOCK = 4096
-
-
-@njit(cache=True, nogil=True, error_model="numpy", fastmath=FASTMATH)
-def _reduce_block(grads, gpart, n_chunks, blk):
-    """grads[q] += gpart[0, q] + ... + gpart[n_chunks - 2, q] over one block,
-    the chunks added in order."""
-    lo = blk * _REDUCE_BLOCK
-    hi = min(lo + _REDUCE_BLOCK, grads.shape[0])
-    for c in range(n_chunks - 1):
-        for q in range(lo, hi):
-            grads[q] += gpart[c, q]
 
 
 @njit(cache=True, nogil=True, error_model="numpy", parallel=True)
 def _chunks_threaded(
     losses, n_chunks, grads, gpart, work, chunk_ws, params, X, Xp, Xi, Xd, Y, sw,
-    idx, start, B, chunk_cap, units, act, out_act, alpha, sw_sum, blas_min,
+    idx, start, B, chunk_cap, units, act, out_act, blas_min,
 ):  # fmt: skip
-    """The chunks of a batch side by side (prange), then their gradients summed
-    block by block; each chunk's BLAS calls must run single-threaded."""
+    """The chunks of a batch side by side (prange); each chunk's BLAS calls
+    must run single-threaded."""
     for c in prange(n_chunks):
         losses[c] = _chunk_gradient(
             c, n_chunks, grads, gpart, work, chunk_ws, params, X, Xp, Xi, Xd, Y,
-            sw, idx, start, B, chunk_cap, units, act, out_act, alpha, sw_sum,
-            blas_min,
+            sw, idx, start, B, chunk_cap, units, act, out_act, blas_min,
         )  # fmt: skip
-    n_blocks = (grads.shape[0] + _REDUCE_BLOCK - 1) // _REDUCE_BLOCK
-    for blk in prange(n_blocks):
-        _reduce_block(grads, gpart, n_chunks, blk)
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
 def _chunks_serial(
     losses, n_chunks, grads, gpart, work, chunk_ws, params, X, Xp, Xi, Xd, Y, sw,
-    idx, start, B, chunk_cap, units, act, out_act, alpha, sw_sum, blas_min,
+    idx, start, B, chunk_cap, units, act, out_act, blas_min,
 ):  # fmt: skip
     """_chunks_threaded one chunk after the other: the same arithmetic, bit for
     bit, without a thread pool."""
     for c in range(n_chunks):
         losses[c] = _chunk_gradient(
             c, n_chunks, grads, gpart, work, chunk_ws, params, X, Xp, Xi, Xd, Y,
-            sw, idx, start, B, chunk_cap, units, act, out_act, alpha, sw_sum,
-            blas_min,
+            sw, idx, start, B, chunk_cap, units, act, out_act, blas_min,
         )  # fmt: skip
-    n_blocks = (grads.shape[0] + _REDUCE_BLOCK - 1) // _REDUCE_BLOCK
+
+
+# Parameters per block of the pass that sums the chunks' gradients and applies
+# the optimizer's update: a few blocks even for small networks, so that both
+# cores take part, each block's arrays resident in the core's L2 cache.
+_UPDATE_BLOCK = 2048
+
+# solver of _finish_update that finishes the gradient and updates nothing.
+NO_UPDATE = -1
+
+
+@njit(cache=True, nogil=True, error_model="numpy", fastmath=FASTMATH)
+def _finish_range(grads, gpart, n_parts, params, a_, s_, weights, lo, hi):
+    """grads[q] = (grads[q] + gpart[0, q] + ... + gpart[n_parts - 1, q]
+    + a_ params[q]) / s_ for q in [lo, hi), the parts added in order, the L2
+    term a_ params[q] only where ``weights``."""
+    n = hi - lo
+    g = grads[lo:hi]
+    for c in range(n_parts):
+        gp = gpart[c, lo:hi]
+        for q in range(n):
+            g[q] += gp[q]
+    if weights:
+        w = params[lo:hi]
+        for q in range(n):
+            g[q] = (g[q] + a_ * w[q]) / s_
+    else:
+        for q in range(n):
+            g[q] = g[q] / s_
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _finish_adam_range(
+    grads, gpart, n_parts, params, m, v, a_, s_, step, hyper, lo, hi
+):
+    """_finish_range (n_parts >= 1) and adam_update of [lo, hi) in one pass:
+    each parameter's arrays read once. The same arithmetic as the two, in the
+    same order (no fastmath: as adam_update, no contraction into FMAs)."""
+    dt = params.dtype.type
+    b1 = dt(hyper[3])
+    c1 = dt(1.0 - hyper[3])
+    b2 = dt(hyper[4])
+    c2 = dt(1.0 - hyper[4])
+    nlr = dt(-step)
+    e = dt(hyper[5])
+    n = hi - lo
+    g = grads[lo:hi]
+    w = params[lo:hi]
+    ms = m[lo:hi]
+    vs = v[lo:hi]
+    for c in range(n_parts - 1):
+        gp = gpart[c, lo:hi]
+        for q in range(n):
+            g[q] += gp[q]
+    gp = gpart[n_parts - 1, lo:hi]
+    for q in range(n):
+        gq = ((g[q] + gp[q]) + a_ * w[q]) / s_
+        g[q] = gq
+        mq = b1 * ms[q] + c1 * gq
+        vq = b2 * vs[q] + c2 * (gq * gq)
+        ms[q] = mq
+        vs[q] = vq
+        w[q] += nlr * mq / (np.sqrt(vq) + e)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _finish_update_block(
+    blk, grads, gpart, n_parts, params, units, alpha, sw_sum, opt_a, opt_b,
+    solver, step, hyper,
+):  # fmt: skip
+    """Block blk of _finish_update: the finished gradient of its parameters,
+    then (solver not NO_UPDATE) the optimizer's update of them; Adam's in the
+    same pass where the batch was split (n_parts >= 1)."""
+    lo = blk * _UPDATE_BLOCK
+    hi = min(lo + _UPDATE_BLOCK, params.shape[0])
+    a_ = params.dtype.type(alpha)
+    s_ = params.dtype.type(sw_sum)
+    zero = params.dtype.type(0.0)
+    fused = solver == SOLVER_ADAM and n_parts >= 1
+    p_off = np.int64(0)
+    for l in range(units.shape[0] - 1):
+        nw = units[l] * units[l + 1]
+        end = p_off + nw + units[l + 1]
+        # The block's share of the layer's weights, then of its biases (no L2).
+        for seg in range(2):
+            a = max(lo, p_off if seg == 0 else p_off + nw)
+            b = min(hi, p_off + nw if seg == 0 else end)
+            if a >= b:
+                continue
+            if fused:
+                _finish_adam_range(
+                    grads, gpart, n_parts, params, opt_a, opt_b,
+                    a_ if seg == 0 else zero, s_, step, hyper, a, b,
+                )  # fmt: skip
+            else:
+                _finish_range(grads, gpart, n_parts, params, a_, s_, seg == 0, a, b)
+        p_off = end
+    if solver == SOLVER_SGD:
+        sgd_update(
+            params[lo:hi], opt_a[lo:hi], grads[lo:hi], step, hyper[1],
+            hyper[2] != 0.0, hi - lo,
+        )  # fmt: skip
+    elif solver != NO_UPDATE and not fused:
+        adam_update(
+            params[lo:hi], opt_a[lo:hi], opt_b[lo:hi], grads[lo:hi], step,
+            hyper[3], hyper[4], hyper[5], hi - lo,
+        )  # fmt: skip
+
+
+@njit(cache=True, nogil=True, error_model="numpy", parallel=True)
+def _finish_update_threaded(
+    grads, gpart, n_parts, params, units, alpha, sw_sum, opt_a, opt_b, solver,
+    step, hyper,
+):  # fmt: skip
+    """_finish_update's blocks side by side (prange)."""
+    n_blocks = (params.shape[0] + _UPDATE_BLOCK - 1) // _UPDATE_BLOCK
+    for blk in prange(n_blocks):
+        _finish_update_block(
+            blk, grads, gpart, n_parts, params, units, alpha, sw_sum, opt_a,
+            opt_b, solver, step, hyper,
+        )  # fmt: skip
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _finish_update_serial(
+    grads, gpart, n_parts, params, units, alpha, sw_sum, opt_a, opt_b, solver,
+    step, hyper,
+):  # fmt: skip
+    """_finish_update_threaded one block after the other, to the same bits."""
+    n_blocks = (params.shape[0] + _UPDATE_BLOCK - 1) // _UPDATE_BLOCK
     for blk in range(n_blocks):
-        _reduce_block(grads, gpart, n_chunks, blk)
+        _finish_update_block(
+            blk, grads, gpart, n_parts, params, units, alpha, sw_sum, opt_a,
+            opt_b, solver, step, hyper,
+        )  # fmt: skip
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def finish_update(
+    grads, gpart, n_parts, params, units, alpha, sw_sum, opt_a, opt_b, solver,
+    step, hyper, threaded,
+):  # fmt: skip
+    """One pass over the parameters, block by block, that turns the raw
+    gradient sums of a split batch into the gradient and applies the update.
+
+    grads = (grads + gpart[0] + ... + gpart[n_parts - 1] + alpha W) / sw_sum
+    (the L2 term on the weights only, the parts added in order), then, as
+    fit_epochs would after forward_backward: solver SOLVER_SGD:
+    sgd_update(params, opt_a, grads, step, hyper[1], hyper[2] != 0); SOLVER_ADAM:
+    adam_update(params, opt_a, opt_b, grads, step, hyper[3], hyper[4],
+    hyper[5]), step being Adam's bias-corrected rate; NO_UPDATE: nothing (opt_a,
+    opt_b, step and hyper unread). ``threaded`` runs the blocks side by side
+    (prange), to the same bits: every parameter's arithmetic is its own.
+    """
+    if threaded:
+        _finish_update_threaded(
+            grads, gpart, n_parts, params, units, alpha, sw_sum, opt_a, opt_b,
+            solver, step, hyper,
+        )  # fmt: skip
+    else:
+        _finish_update_serial(
+            grads, gpart, n_parts, params, units, alpha, sw_sum, opt_a, opt_b,
+            solver, step, hyper,
+        )  # fmt: skip
 
 
 def chunk_capacity(batch_size, n_chunks):
@@ -397,6 +555,37 @@ def chunk_workspace(units, batch_size, n_chunks):
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
+def _split_loss_sum(
+    grads, gpart, losses, work, params, X, Xp, Xi, Xd, Y, sw, idx, start, B,
+    batch_size, units, act, out_act, blas_min, threaded,
+):  # fmt: skip
+    """The chunks of a split batch (see forward_backward_split), raw: each
+    chunk's sums into grads or gpart, for finish_update. Returns (the data
+    loss summed over the batch, the number of chunks)."""
+    n_chunks = _n_chunks(B, gpart.shape[0] + 1)
+    chunk_cap = _chunk_capacity(batch_size, gpart.shape[0] + 1)
+    total = 0
+    for l in range(units.shape[0]):
+        total += units[l]
+    chunk_ws = chunk_cap * (2 * total - units[0] + 5)
+    # float32 chunks of unequal rows one after the other (see CHUNK_MIN_ROWS).
+    if threaded and (B % n_chunks == 0 or np.finfo(params.dtype).eps < 1e-10):
+        _chunks_threaded(
+            losses, n_chunks, grads, gpart, work, chunk_ws, params, X, Xp, Xi, Xd,
+            Y, sw, idx, start, B, chunk_cap, units, act, out_act, blas_min,
+        )  # fmt: skip
+    else:
+        _chunks_serial(
+            losses, n_chunks, grads, gpart, work, chunk_ws, params, X, Xp, Xi, Xd,
+            Y, sw, idx, start, B, chunk_cap, units, act, out_act, blas_min,
+        )  # fmt: skip
+    loss_sum = 0.0
+    for c in range(n_chunks):
+        loss_sum += losses[c]
+    return loss_sum, n_chunks
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
 def forward_backward_split(
     grads, gpart, losses, work, params, X, Xp, Xi, Xd, Y, sw, idx, start, B,
     batch_size, units, act, out_act, alpha, blas_min, threaded,
@@ -410,32 +599,20 @@ def forward_backward_split(
     of B rows is cut into min(n_chunks, B // CHUNK_MIN_ROWS) chunks (at least
     one) of consecutive rows, the same cut whether or not ``threaded``:
     threaded runs the chunks side by side with prange (each chunk's GEMMs must
-    then be single-threaded BLAS calls), otherwise one after the other, to the
-    same bits.
+    then be single-threaded BLAS calls; float32 chunks of unequal rows still
+    run one after the other), and the pass that sums them over blocks of
+    parameters too; otherwise one after the other, to the same bits.
     """
-    n_chunks = _n_chunks(B, gpart.shape[0] + 1)
-    chunk_cap = _chunk_capacity(batch_size, gpart.shape[0] + 1)
-    total = 0
-    for l in range(units.shape[0]):
-        total += units[l]
-    chunk_ws = chunk_cap * (2 * total - units[0] + 5)
     sw_sum = _weight_sum(sw, idx, start, B)
     l2 = _l2_sum(params, units)
-    if threaded:
-        _chunks_threaded(
-            losses, n_chunks, grads, gpart, work, chunk_ws, params, X, Xp, Xi, Xd,
-            Y, sw, idx, start, B, chunk_cap, units, act, out_act, alpha, sw_sum,
-            blas_min,
-        )  # fmt: skip
-    else:
-        _chunks_serial(
-            losses, n_chunks, grads, gpart, work, chunk_ws, params, X, Xp, Xi, Xd,
-            Y, sw, idx, start, B, chunk_cap, units, act, out_act, alpha, sw_sum,
-            blas_min,
-        )  # fmt: skip
-    loss_sum = 0.0
-    for c in range(n_chunks):
-        loss_sum += losses[c]
+    loss_sum, n_chunks = _split_loss_sum(
+        grads, gpart, losses, work, params, X, Xp, Xi, Xd, Y, sw, idx, start, B,
+        batch_size, units, act, out_act, blas_min, threaded,
+    )  # fmt: skip
+    finish_update(
+        grads, gpart, n_chunks - 1, params, units, alpha, sw_sum, params, params,
+        NO_UPDATE, 0.0, np.empty(0), threaded,
+    )  # fmt: skip
     return loss_sum / sw_sum + (0.5 * alpha) * l2 / sw_sum
 
 
@@ -491,8 +668,9 @@ def fit_epochs(
     weights are all zero is skipped. sw None: every weight 1, none read;
     blas_min None: no BLAS layer, none of the BLAS code compiled. gpart None:
     each batch in one piece (forward_backward); else each batch split into
-    gpart.shape[0] + 1 chunks of rows (forward_backward_split, which takes
-    ``threaded`` and the work buffer laid out for it).
+    gpart.shape[0] + 1 chunks of rows (as forward_backward_split, which takes
+    ``threaded`` and the work buffer laid out for it), the chunks' gradients
+    summed and the update applied in one pass (finish_update).
 
     opt_a, opt_b: the optimizer's state (SGD: velocity, unused; Adam: m, v).
     hyper (float64): [learning_rate, momentum, nesterov, beta_1, beta_2,
@@ -567,42 +745,37 @@ def fit_epochs(
                 )
                 loss = loss_sum / sw_sum + (0.5 * alpha) * l2 / sw_sum
             else:
-                loss = forward_backward_split(
-                    grads,
-                    gpart,
-                    losses,
-                    work,
-                    params,
-                    X,
-                    Xp,
-                    Xi,
-                    Xd,
-                    Y,
-                    sw,
-                    idx,
-                    start,
-                    B,
-                    batch_size,
-                    units,
-                    act,
-                    out_act,
-                    alpha,
-                    blas_min,
-                    threaded,
-                )
+                # The chunks' raw sums, then one pass (finish_update) that
+                # sums them and applies the update, block by block.
+                sw_sum = _weight_sum(sw, idx, start, B)
+                l2 = _l2_sum(params, units)
+                loss_sum, n_chunks = _split_loss_sum(
+                    grads, gpart, losses, work, params, X, Xp, Xi, Xd, Y, sw, idx,
+                    start, B, batch_size, units, act, out_act, blas_min, threaded,
+                )  # fmt: skip
+                loss = loss_sum / sw_sum + (0.5 * alpha) * l2 / sw_sum
             if not np.isfinite(loss):
                 ctrl_i[0] = -1 - n_batches
                 return e, DIVERGED, acc + loss * B
             acc += loss * B
             n_batches += 1
             if is_sgd:
-                sgd_update(params, opt_a, grads, lr, momentum, nesterov, n_params)
+                step = lr
             else:
                 t += 1
-                lr_t = adam_learning_rate(lr, beta1, beta2, t)
-                adam_update(
-                    params, opt_a, opt_b, grads, lr_t, beta1, beta2, eps, n_params
-                )
+                step = adam_learning_rate(lr, beta1, beta2, t)
+            if gpart is None:
+                if is_sgd:
+                    sgd_update(params, opt_a, grads, step, momentum, nesterov, n_params)
+                else:
+                    adam_update(
+                        params, opt_a, opt_b, grads, step, beta1, beta2, eps, n_params
+                    )
+            else:
+                finish_update(
+                    grads, gpart, n_chunks - 1, params, units, alpha, sw_sum, opt_a,
+                    opt_b, solver, step, hyper, threaded,
+                )  # fmt: skip
         ctrl_i[0] = t
         loss = acc / n
         loss_curve[e] = loss

@@ -51,6 +51,7 @@ from fastmlp.kernels import dense_forward as k_dense_forward
 from fastmlp.kernels import dense_forward_rows as k_dense_forward_rows
 from fastmlp.kernels.blas import blas_threads, set_blas_threads
 from fastmlp.kernels.optimizers import adam_learning_rate
+from fastmlp.kernels.train import _UPDATE_BLOCK, NO_UPDATE, finish_update
 from naive import (
     activation,
     activation_derivative,
@@ -764,6 +765,65 @@ def test_adam_update(rng, t, dtype):
     assert_close(v[:n], want_v, dtype)
     for got, want in zip((params[n:], m[n:], v[n:]), tails, strict=True):
         np.testing.assert_array_equal(got, want)
+
+
+# Nets whose parameters fill several of finish_update's blocks, the blocks
+# cutting through weights and biases (70 * 64 + 64 + 64 * 3 + 3 = 4739).
+FINISH_NETS = [(4, 3), (5, 8, 3), (70, 64, 3), (3, 40, 50, 40, 2)]
+
+
+@pytest.mark.parametrize("units", FINISH_NETS, ids=str)
+@pytest.mark.parametrize("n_parts", [0, 1, 2])
+@pytest.mark.parametrize("solver", [NO_UPDATE, SOLVER_SGD, SOLVER_ADAM],
+                         ids=["none", "sgd", "adam"])  # fmt: skip
+@dtype_ids
+def test_finish_update(rng, units, n_parts, solver, dtype):
+    # The split batch's one pass: the chunks' raw sums added in order, the L2
+    # term on the weights, divided by the weight sum; then the optimizer's
+    # step, as sgd_step / adam_step take it. Blocks side by side or one after
+    # the other: the same bits.
+    u = np.array(units, dtype=np.int64)
+    P = param_layout_size(units)
+    assert max(map(param_layout_size, FINISH_NETS)) > 2 * _UPDATE_BLOCK
+    alpha, sw_sum, t = 0.3, 7.5, 4
+    hyper = np.array([0.01, 0.9, 1.0, 0.9, 0.999, 1e-8, alpha])
+    params = rng.standard_normal(P).astype(dtype)
+    grads = rng.standard_normal(P).astype(dtype)
+    gpart = rng.standard_normal((n_parts + 1, P)).astype(dtype)
+    opt_a = (0.1 * rng.standard_normal(P)).astype(dtype)
+    opt_b = (0.01 * rng.uniform(size=P)).astype(dtype)
+    raw = f64(grads) + f64(gpart[:n_parts]).sum(axis=0)
+    is_weight = np.zeros(P, dtype=bool)
+    off = 0
+    for fi, fo in zip(units[:-1], units[1:], strict=True):
+        is_weight[off : off + fi * fo] = True
+        off += fi * fo + fo
+    want_g = (raw + np.where(is_weight, alpha * f64(params), 0.0)) / sw_sum
+    want_p, want_a, want_b = f64(params), f64(opt_a), f64(opt_b)
+    step = 0.0
+    if solver == SOLVER_SGD:
+        step = 0.05
+        want_p, want_a = sgd_step(want_p, want_a, want_g, step, 0.9, True)
+    elif solver == SOLVER_ADAM:
+        step = adam_learning_rate(0.01, 0.9, 0.999, t + 1)
+        want_p, want_a, want_b, _ = adam_step(
+            want_p, want_a, want_b, want_g, t, 0.01, 0.9, 0.999, 1e-8
+        )
+    results = []
+    for threaded in (False, True):
+        g, p, a, b = grads.copy(), params.copy(), opt_a.copy(), opt_b.copy()
+        gp = gpart.copy()
+        finish_update(
+            g, gp, n_parts, p, u, alpha, sw_sum, a, b, solver, step, hyper, threaded
+        )
+        np.testing.assert_array_equal(gp, gpart)  # parts are read only
+        assert_close(g, want_g, dtype)
+        assert_close(p, want_p, dtype)
+        assert_close(a, want_a, dtype)
+        assert_close(b, want_b, dtype)
+        results.append((g, p, a, b))
+    for x, y in zip(*results, strict=True):
+        np.testing.assert_array_equal(x, y)
 
 
 # ----------------------------------------------------------------------------
