@@ -1101,7 +1101,10 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         # GEMMs threaded by BLAS); one parallel call at a time, calls from other
         # threads meanwhile run serially.
         parallel = n >= PREDICT_PARALLEL_MIN_ROWS and not (wide and sparse)
-        with _kernel_threads(wide, parallel) as parallel:
+        # Fewer than ROWS_MAX dense rows go through the sample-major loops, no
+        # GEMM: no BLAS hold (a lock and two library calls) for one row.
+        gemms = wide and (sparse or n >= kernels.ROWS_MAX)
+        with _kernel_threads(gemms, parallel) as parallel:
             if parallel:
                 bad = kernels.predict_parallel(
                     out,

@@ -40,6 +40,7 @@ from .losses import (
 )
 from .optimizers import SOLVER_ADAM, SOLVER_SGD, adam_update, sgd_update
 from .predict import (
+    ROWS_MAX,
     predict_parallel,
     predict_serial,
 )
@@ -51,6 +52,7 @@ from .train import (
     STOPPED,
     batch_gradient,
     chunk_workspace,
+    finish_update,
     fit_epochs,
     forward_backward,
     forward_backward_split,
@@ -76,6 +78,7 @@ __all__ = [
     "ENTRY_POINTS",
     "DIVERGED",
     "RAN_ALL",
+    "ROWS_MAX",
     "STOPPED",
     "ACT_IDENTITY",
     "ACT_LOGISTIC",
@@ -102,6 +105,7 @@ __all__ = [
     "fit_epochs",
     "forward_backward",
     "forward_backward_split",
+    "finish_update",
     "output_forward",
     "output_loss_backward",
     "param_layout_size",

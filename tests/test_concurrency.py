@@ -295,3 +295,29 @@ def test_split_batches_give_the_same_bits_on_one_core():
     for other in (one_blas, one_numba):
         np.testing.assert_array_equal(other._params, side_by_side._params)
         assert other.loss_curve_ == side_by_side.loss_curve_
+
+
+def test_predicting_a_few_rows_leaves_blas_alone(monkeypatch):
+    # Fewer than ROWS_MAX dense rows of a wide model go through the sample-major
+    # loops, which call no GEMM: such a prediction takes no BLAS hold (a lock and
+    # two library calls), and one of ROWS_MAX rows does.
+    from fastmlp import _base
+
+    make, X, y = JOBS["wide (BLAS in the kernels)"]
+    model = make().fit(X, y)
+    assert model._max_layer_weights() >= _base.BLAS_MIN_WEIGHTS
+    rows = fastmlp.kernels.ROWS_MAX
+    holds = []
+    real = _base._hold_blas
+
+    def counting_hold():
+        holds.append(1)
+        return real()
+
+    monkeypatch.setattr(_base, "_hold_blas", counting_hold)
+    few = model.predict_proba(X[: rows - 1])
+    assert holds == []
+    model.predict_proba(X[:rows])
+    assert holds == [1]
+    monkeypatch.undo()
+    np.testing.assert_array_equal(few, model.predict_proba(X[: rows - 1]))
