@@ -376,7 +376,7 @@ def _chunks_serial(
 # cores take part, each block's arrays resident in the core's L2 cache.
 _UPDATE_BLOCK = 2048
 
-# solver of _finish_update that finishes the gradient and updates nothing.
+# solver of finish_update that finishes the gradient and updates nothing.
 NO_UPDATE = -1
 
 
@@ -404,9 +404,11 @@ def _finish_range(grads, gpart, n_parts, params, a_, s_, weights, lo, hi):
 def _finish_adam_range(
     grads, gpart, n_parts, params, m, v, a_, s_, step, hyper, lo, hi
 ):
-    """_finish_range (n_parts >= 1) and adam_update of [lo, hi) in one pass:
-    each parameter's arrays read once. The same arithmetic as the two, in the
-    same order (no fastmath: as adam_update, no contraction into FMAs)."""
+    """_finish_range's sum (n_parts >= 1), then adam_update's step, for each
+    parameter of [lo, hi) in one loop: each parameter's arrays read once.
+    Without fastmath, as adam_update: no product is contracted into an FMA, so
+    the step rounds as scikit-learn's does (_finish_range, with fastmath, may
+    round its L2 term differently by an ulp)."""
     dt = params.dtype.type
     b1 = dt(hyper[3])
     c1 = dt(1.0 - hyper[3])
@@ -439,7 +441,7 @@ def _finish_update_block(
     blk, grads, gpart, n_parts, params, units, alpha, sw_sum, opt_a, opt_b,
     solver, step, hyper,
 ):  # fmt: skip
-    """Block blk of _finish_update: the finished gradient of its parameters,
+    """Block blk of finish_update: the finished gradient of its parameters,
     then (solver not NO_UPDATE) the optimizer's update of them; Adam's in the
     same pass where the batch was split (n_parts >= 1)."""
     lo = blk * _UPDATE_BLOCK
@@ -483,7 +485,7 @@ def _finish_update_threaded(
     grads, gpart, n_parts, params, units, alpha, sw_sum, opt_a, opt_b, solver,
     step, hyper,
 ):  # fmt: skip
-    """_finish_update's blocks side by side (prange)."""
+    """finish_update's blocks side by side (prange)."""
     n_blocks = (params.shape[0] + _UPDATE_BLOCK - 1) // _UPDATE_BLOCK
     for blk in prange(n_blocks):
         _finish_update_block(
