@@ -11,7 +11,8 @@ With NumPy's OpenBLAS 0.3.31 on its SkylakeX kernels (an AMD Zen 4 here) it
 found float32 calls of unequal row counts wrong now and then (about 5 in 10,000
 for 5 x 8 weights, 66 and 67 rows), and nothing else; with
 OPENBLAS_CORETYPE=Haswell, nothing. This is why fastmlp never runs float32
-chunks of unequal rows, or a prediction's shorter last block, beside another.
+chunks of unequal rows, or a float32 prediction's shorter last block, beside
+another (fastmlp.kernels.blas.side_by_side_ok).
 
     python benchmarks/blas_side_by_side.py [--trials N]
 """

@@ -156,8 +156,34 @@ def blas_threads():
 
 
 def set_blas_threads(n):
-    """Set the number of threads of NumPy's BLAS (as threadpoolctl would)."""
+    """Set the number of threads of NumPy's BLAS (as threadpoolctl would).
+
+    Raises RuntimeError where the kernels run on the fallback binding (see
+    blas_threads): fastmlp then has no hold on the BLAS's threads."""
+    if _THREADS is None:
+        raise RuntimeError(
+            "fastmlp's kernels are not bound to NumPy's OpenBLAS (LIBRARY is None: "
+            "FASTMLP_NUMPY_BLAS=0, or no bundled OpenBLAS found), so they cannot "
+            "set its thread count; use threadpoolctl on the BLAS in use"
+        )
     _THREADS[1](int(n))
+
+
+# Measured with NumPy's OpenBLAS 0.3.31 (SkylakeX kernels, the ones an AMD Zen 4
+# machine gets; benchmarks/blas_side_by_side.py reproduces it): two float32
+# GEMMs out = W^T A^T (both operands transposed) of different row counts, run
+# single-threaded at the same time in two threads, now and then return wrong
+# values (5 x 8 weights, 66 and 67 rows: ~5 in 10,000 calls; 64 x 100, 99 and
+# 98 rows: ~1 in 10,000). The same GEMMs of equal row counts never did (0 in
+# 100,000), nor float64 (0 in 430,000), nor the Haswell kernels
+# (OPENBLAS_CORETYPE=Haswell). fastmlp therefore runs float32 GEMMs side by
+# side only over equal row counts.
+@njit(inline="always", cache=True, nogil=True)
+def side_by_side_ok(C, rows_a, rows_b):
+    """Whether GEMMs into arrays of C's dtype over rows_a and rows_b rows may
+    run at the same time in two threads: float64 always, float32 only when the
+    row counts are equal (see the note above)."""
+    return C.itemsize == 8 or rows_a == rows_b
 
 
 @intrinsic

@@ -317,8 +317,9 @@ def dense_backward(
 def _finish_gradients(dW, db, dout, W, alpha, sw_sum, fan_in, fan_out, B):
     """dW = (dW + alpha W) / sw_sum in place, db[j] = sum_i dout[j, i] / sw_sum.
 
-    alpha 0 and sw_sum 1 (a split batch's chunk, finished later) leave dW as
-    it is: no pass over it."""
+    With alpha 0 and sw_sum 1 the dW pass would change nothing, and is
+    skipped: a split batch's chunks ask for exactly that, the raw sums, which
+    finish_update (train.py) finishes for the whole batch."""
     a_ = W.dtype.type(alpha)
     s_ = W.dtype.type(sw_sum)
     zero = W.dtype.type(0.0)

@@ -27,7 +27,7 @@ import numpy as np
 from numba import njit, prange
 
 from .activations import ACT_IDENTITY
-from .blas import gemm
+from .blas import gemm, side_by_side_ok
 from .dense import (
     bias_activation,
     bias_activation_rows,
@@ -255,10 +255,13 @@ def predict_parallel(
     width = _max_width(units)
     cap = min(block, n)
     n_blocks = (n + block - 1) // block
-    # With BLAS, a last block shorter than the others runs alone after them:
-    # float32 GEMMs of different row counts side by side are not safe (see
-    # train.CHUNK_MIN_ROWS).
-    n_side = n_blocks if blas_min is None else n // block
+    # With BLAS, a last block shorter than the others may have to run alone
+    # after them (blas.side_by_side_ok).
+    n_side = n_blocks
+    if blas_min is not None and not side_by_side_ok(
+        params, block, n - (n_blocks - 1) * block
+    ):
+        n_side = n // block
     n_parts = max(1, min(n_threads, n_side))
     bad = 0
     for t in prange(n_parts):

@@ -24,6 +24,7 @@ import numpy as np
 from numba import njit, prange
 
 from ._config import FASTMATH
+from .blas import side_by_side_ok
 from .dense import (
     dense_backward,
     dense_backward_blas,
@@ -284,24 +285,18 @@ def batch_gradient(
 
 # A chunk of a split batch has at least this many rows (a smaller batch, the
 # last of an epoch say, is cut into fewer chunks, or none), so that each
-# chunk's GEMMs stay efficient.
-#
-# Chunks of unequal rows run one after the other in float32, never side by
-# side. Measured with NumPy's OpenBLAS 0.3.31 (SkylakeX kernels, the ones this
-# AMD Zen 4 machine gets): two float32 GEMMs out = W^T A^T (both operands
-# transposed) of different row counts, run single-threaded at the same time in
-# two threads, now and then return wrong values (5 x 8 weights, 66 and 67
-# rows: ~5 in 10,000 calls; 64 x 100, 99 and 98 rows: ~1 in 10,000); the same
-# GEMMs of equal row counts never did (0 in 100,000), nor float64 (0 in
-# 430,000), nor the Haswell kernels (OPENBLAS_CORETYPE=Haswell).
+# chunk's GEMMs stay efficient. Chunks of unequal rows run side by side only
+# where blas.side_by_side_ok allows it (float64), else one after the other.
 CHUNK_MIN_ROWS = 64
 
 
-@njit(inline="always", cache=True, nogil=True)
-def _n_chunks(B, max_chunks):
+def chunk_count(B, max_chunks):
     """How many chunks a batch of B rows is cut into: max_chunks, or fewer so
     that each has CHUNK_MIN_ROWS rows at least, and one at least."""
     return max(1, min(max_chunks, B // CHUNK_MIN_ROWS))
+
+
+_n_chunks = njit(inline="always", cache=True, nogil=True)(chunk_count)
 
 
 @njit(inline="always", cache=True, nogil=True)
@@ -546,9 +541,6 @@ def chunk_capacity(batch_size, n_chunks):
     return min(cap, batch_size)
 
 
-_chunk_capacity = njit(inline="always", cache=True, nogil=True)(chunk_capacity)
-
-
 def chunk_workspace(units, batch_size, n_chunks):
     """(length of one chunk's part of the work buffer, rows per chunk at most)
     for batches of up to batch_size rows split into up to n_chunks chunks."""
@@ -556,22 +548,30 @@ def chunk_workspace(units, batch_size, n_chunks):
     return workspace_size(units, cap), cap
 
 
+# Compiled twins of the three above, for fit_epochs and forward_backward_split.
+_chunk_capacity = njit(inline="always", cache=True, nogil=True)(chunk_capacity)
+_workspace_size = njit(inline="always", cache=True, nogil=True)(workspace_size)
+
+
+@njit(inline="always", cache=True, nogil=True)
+def _chunk_workspace(units, batch_size, n_chunks):
+    cap = _chunk_capacity(batch_size, n_chunks)
+    return _workspace_size(units, cap), cap
+
+
 @njit(cache=True, nogil=True, error_model="numpy")
 def _split_loss_sum(
-    grads, gpart, losses, work, params, X, Xp, Xi, Xd, Y, sw, idx, start, B,
-    batch_size, units, act, out_act, blas_min, threaded,
+    grads, gpart, losses, work, chunk_ws, chunk_cap, params, X, Xp, Xi, Xd, Y,
+    sw, idx, start, B, units, act, out_act, blas_min, threaded,
 ):  # fmt: skip
     """The chunks of a split batch (see forward_backward_split), raw: each
-    chunk's sums into grads or gpart, for finish_update. Returns (the data
-    loss summed over the batch, the number of chunks)."""
+    chunk's sums into grads or gpart, for finish_update, each chunk in its
+    chunk_ws-long part of work, with room for chunk_cap rows (chunk_workspace).
+    Returns (the data loss summed over the batch, the number of chunks)."""
     n_chunks = _n_chunks(B, gpart.shape[0] + 1)
-    chunk_cap = _chunk_capacity(batch_size, gpart.shape[0] + 1)
-    total = 0
-    for l in range(units.shape[0]):
-        total += units[l]
-    chunk_ws = chunk_cap * (2 * total - units[0] + 5)
-    # float32 chunks of unequal rows one after the other (see CHUNK_MIN_ROWS).
-    if threaded and (B % n_chunks == 0 or np.finfo(params.dtype).eps < 1e-10):
+    # Chunk 0 has the fewest rows (B // n_chunks), the last chunk the most.
+    lo_last, _ = _chunk_rows(n_chunks - 1, n_chunks, B)
+    if threaded and side_by_side_ok(params, B // n_chunks, B - lo_last):
         _chunks_threaded(
             losses, n_chunks, grads, gpart, work, chunk_ws, params, X, Xp, Xi, Xd,
             Y, sw, idx, start, B, chunk_cap, units, act, out_act, blas_min,
@@ -607,9 +607,10 @@ def forward_backward_split(
     """
     sw_sum = _weight_sum(sw, idx, start, B)
     l2 = _l2_sum(params, units)
+    chunk_ws, chunk_cap = _chunk_workspace(units, batch_size, gpart.shape[0] + 1)
     loss_sum, n_chunks = _split_loss_sum(
-        grads, gpart, losses, work, params, X, Xp, Xi, Xd, Y, sw, idx, start, B,
-        batch_size, units, act, out_act, blas_min, threaded,
+        grads, gpart, losses, work, chunk_ws, chunk_cap, params, X, Xp, Xi, Xd, Y,
+        sw, idx, start, B, units, act, out_act, blas_min, threaded,
     )  # fmt: skip
     finish_update(
         grads, gpart, n_chunks - 1, params, units, alpha, sw_sum, params, params,
@@ -699,8 +700,10 @@ def fit_epochs(
     alpha = hyper[6]
     schedule = ctrl_i[3]
     n_chunks = 1
+    chunk_ws = chunk_cap = 0
     if gpart is not None:
         n_chunks = gpart.shape[0] + 1
+        chunk_ws, chunk_cap = _chunk_workspace(units, batch_size, n_chunks)
     losses = np.empty(n_chunks)  # each chunk's loss (forward_backward_split)
     acc = 0.0
     for e in range(n_epochs):
@@ -752,8 +755,9 @@ def fit_epochs(
                 sw_sum = _weight_sum(sw, idx, start, B)
                 l2 = _l2_sum(params, units)
                 loss_sum, n_chunks = _split_loss_sum(
-                    grads, gpart, losses, work, params, X, Xp, Xi, Xd, Y, sw, idx,
-                    start, B, batch_size, units, act, out_act, blas_min, threaded,
+                    grads, gpart, losses, work, chunk_ws, chunk_cap, params, X, Xp,
+                    Xi, Xd, Y, sw, idx, start, B, units, act, out_act, blas_min,
+                    threaded,
                 )  # fmt: skip
                 loss = loss_sum / sw_sum + (0.5 * alpha) * l2 / sw_sum
             if not np.isfinite(loss):

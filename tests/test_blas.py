@@ -79,6 +79,13 @@ def test_fallback_binding_gives_the_same_products(tmp_path):
         import numpy as np
         from fastmlp.kernels import blas
         assert blas.LIBRARY is None, blas.LIBRARY
+        assert blas.blas_threads() is None
+        try:
+            blas.set_blas_threads(1)
+        except RuntimeError as e:
+            assert "not bound to NumPy's OpenBLAS" in str(e), e
+        else:
+            raise AssertionError("set_blas_threads on the fallback binding")
         rng = np.random.default_rng(0)
         for dtype in (np.float32, np.float64):
             for ta in (False, True):
@@ -117,3 +124,12 @@ def test_fallback_binding_gives_the_same_products(tmp_path):
     fitted = np.load(path)
     np.testing.assert_allclose(fitted, here._params, rtol=1e-10, atol=1e-12)
     assert np.isfinite(fitted).all()
+
+
+def test_side_by_side_ok_keeps_float32_gemms_to_equal_rows():
+    # float64 GEMMs may always run side by side; float32 ones only over equal
+    # row counts (see the note in blas.py).
+    ok = blas.side_by_side_ok.py_func
+    for rows_a, rows_b in [(100, 100), (1, 1), (99, 100), (100, 99), (66, 67)]:
+        assert ok(np.empty(1), rows_a, rows_b)
+        assert ok(np.empty(1, np.float32), rows_a, rows_b) == (rows_a == rows_b)
