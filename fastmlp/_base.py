@@ -157,7 +157,22 @@ def _split_chunks(batch_size, blas_min):
     chunks ran side by side or not."""
     if blas_min is None or kernel_blas.blas_threads() is None:
         return 1
-    return max(1, min(SPLIT_CHUNKS, batch_size // kernels.CHUNK_MIN_ROWS))
+    return kernels.chunk_count(batch_size, SPLIT_CHUNKS)
+
+
+def _training_buffers(units, batch_size, blas_min, params):
+    """The scratch of one fit, allocated once: (work, gpart) for batches of up
+    to batch_size rows. Unsplit batches (_split_chunks 1): one work buffer,
+    gpart None. Split: each chunk its own part of work and, past the first, its
+    own gradient buffer, a row of gpart."""
+    n_chunks = _split_chunks(batch_size, blas_min)
+    if n_chunks == 1:
+        work = np.empty(kernels.workspace_size(units, batch_size), dtype=params.dtype)
+        return work, None
+    chunk_ws, _ = kernels.chunk_workspace(units, batch_size, n_chunks)
+    work = np.empty(n_chunks * chunk_ws, dtype=params.dtype)
+    gpart = np.empty((n_chunks - 1, params.shape[0]), dtype=params.dtype)
+    return work, gpart
 
 
 # While a kernel that calls BLAS runs, NumPy's BLAS is held to one thread: the
@@ -222,6 +237,20 @@ def _kernel_threads(blas, parallel=True):
     finally:
         if held:
             _release_blas()
+
+
+def _fit_epochs(
+    head, x_args, tail, hyper, ctrl_f, ctrl_i, key, pos, losses, n_epochs, blas_min,
+    gpart,
+):  # fmt: skip
+    """kernels.fit_epochs(*head, *x_args, *tail, ...) under _kernel_threads:
+    split batches (gpart given) run their chunks side by side when the threads
+    allow it."""
+    with _kernel_threads(blas_min is not None, gpart is not None) as threaded:
+        return kernels.fit_epochs(
+            *head, *x_args, *tail, hyper, ctrl_f, ctrl_i, key, pos, losses, n_epochs,
+            blas_min, gpart, threaded,
+        )  # fmt: skip
 
 
 class FitDivergedError(ValueError):
@@ -653,21 +682,14 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         blas_min = _blas_min(units)
         # The full batch, split into chunks of rows as a stochastic fit splits
         # its batches (a network with a BLAS layer).
-        n_chunks = _split_chunks(n_samples, blas_min)
-        if n_chunks > 1:
-            chunk_ws, _ = kernels.chunk_workspace(units, n_samples, n_chunks)
-            work = np.empty(n_chunks * chunk_ws, dtype=params.dtype)
-            gpart = np.empty((n_chunks - 1, params.shape[0]), dtype=params.dtype)
-            losses = np.empty(n_chunks)
-        else:
-            work = np.empty(
-                kernels.workspace_size(units, n_samples), dtype=params.dtype
-            )
+        work, gpart = _training_buffers(units, n_samples, blas_min, params)
+        split = gpart is not None
+        losses = np.empty(gpart.shape[0] + 1) if split else None
 
         def loss_grad(x):
             params[order] = x
-            with _kernel_threads(blas_min is not None, n_chunks > 1) as threaded:
-                if n_chunks > 1:
+            with _kernel_threads(blas_min is not None, split) as threaded:
+                if split:
                     loss = kernels.forward_backward_split(
                         grads, gpart, losses, work, params, *x_args, *fixed,
                         blas_min, threaded,
@@ -765,18 +787,7 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         # Scratch space for one fit, allocated once.
         grads = np.empty_like(params)
         blas_min = _blas_min(units)
-        n_chunks = _split_chunks(batch_size, blas_min)
-        if n_chunks > 1:
-            # Each chunk its own part of the work buffer and, past the first, its
-            # own gradient buffer.
-            chunk_ws, _ = kernels.chunk_workspace(units, batch_size, n_chunks)
-            work = np.empty(n_chunks * chunk_ws, dtype=params.dtype)
-            gpart = np.empty((n_chunks - 1, params.shape[0]), dtype=params.dtype)
-        else:
-            work = np.empty(
-                kernels.workspace_size(units, batch_size), dtype=params.dtype
-            )
-            gpart = None
+        work, gpart = _training_buffers(units, batch_size, blas_min, params)
         act = ACTIVATIONS[self.activation]
         out_act = OUT_ACTIVATIONS[self.out_activation_]
         rng = self._random_state
@@ -821,22 +832,10 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
                 hyper = opt.hyperparameters(self.alpha)
                 ctrl_f[:] = (hyper[0], hyper[0], 0.0, 0.0, np.inf, np.inf)
                 ctrl_i[0] = opt.t
-                with _kernel_threads(blas_min is not None, n_chunks > 1) as threaded:
-                    _, _, accumulated_loss = kernels.fit_epochs(
-                        *head,
-                        *x_args,
-                        *tail,
-                        hyper,
-                        ctrl_f,
-                        ctrl_i,
-                        no_key,
-                        no_pos,
-                        one_loss,
-                        1,
-                        blas_min,
-                        gpart,
-                        threaded,
-                    )
+                _, _, accumulated_loss = _fit_epochs(
+                    head, x_args, tail, hyper, ctrl_f, ctrl_i, no_key, no_pos,
+                    one_loss, 1, blas_min, gpart,
+                )  # fmt: skip
                 t = int(ctrl_i[0])
                 if t < 0:
                     raise FitDivergedError(
@@ -933,28 +932,15 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         hyper = opt.hyperparameters(self.alpha)
         self.n_iter_ = 0
         status = kernels.RAN_ALL
-        n_chunks = 1 if gpart is None else gpart.shape[0] + 1
         chunk = 1
         try:
             while self.n_iter_ < self.max_iter:
                 chunk = min(chunk, self.max_iter - self.n_iter_)
                 t0 = time.perf_counter()
-                with _kernel_threads(blas_min is not None, n_chunks > 1) as threaded:
-                    done, status, _ = kernels.fit_epochs(
-                        *head,
-                        *x_args,
-                        *tail,
-                        hyper,
-                        ctrl_f,
-                        ctrl_i,
-                        key,
-                        pos,
-                        losses[self.n_iter_ :],
-                        chunk,
-                        blas_min,
-                        gpart,
-                        threaded,
-                    )
+                done, status, _ = _fit_epochs(
+                    head, x_args, tail, hyper, ctrl_f, ctrl_i, key, pos,
+                    losses[self.n_iter_ :], chunk, blas_min, gpart,
+                )  # fmt: skip
                 elapsed = time.perf_counter() - t0
                 self.loss_curve_.extend(
                     losses[self.n_iter_ : self.n_iter_ + done].tolist()
