@@ -848,23 +848,33 @@ FB_MODES = [
 ]
 
 
+def _batch_problem(rng, net, out, mode, dtype):
+    """A network, data and one batch (rows idx[start:start + B]) for the
+    forward-backward tests: (units, n, capacity, start, B) from net, (sample
+    weights, blas_min) from mode."""
+    units, n, capacity, start, B = net
+    units = fit_units(units, out)
+    params, Ws, bs = make_network(rng, units, dtype)
+    X = rng.standard_normal((n, units[0])).astype(dtype)
+    Y = make_targets(rng, n, units[-1], out, dtype)
+    idx = rng.permutation(n).astype(np.int64)
+    rows = idx[start : start + B]
+    sw = make_weights(rng, n, mode[0], dtype, rows[0])
+    u = np.array(units, dtype=np.int64)
+    return units, u, params, Ws, bs, X, Y, idx, rows, sw, capacity, start, B
+
+
 @pytest.mark.parametrize("net", FB_NETS, ids=lambda c: str(c[0]))
 @act_ids
 @out_ids
 @pytest.mark.parametrize("mode", FB_MODES, ids=lambda m: f"{m[0]}-blas{m[1]}")
 @dtype_ids
 def test_forward_backward(rng, net, act, out, mode, dtype):
-    units, n, capacity, start, B = net
-    units = fit_units(units, out)
     sw_mode, blas_min = mode
     alpha = 0.01
-    u = np.array(units, dtype=np.int64)
-    params, Ws, bs = make_network(rng, units, dtype)
-    X = rng.standard_normal((n, units[0])).astype(dtype)
-    Y = make_targets(rng, n, units[-1], out, dtype)
-    idx = rng.permutation(n).astype(np.int64)
-    rows = idx[start : start + B]
-    sw = make_weights(rng, n, sw_mode, dtype, rows[0])
+    units, u, params, Ws, bs, X, Y, idx, rows, sw, capacity, start, B = _batch_problem(
+        rng, net, out, mode, dtype
+    )
     grads = np.full_like(params, np.nan)
     work = np.full(workspace_size(u, capacity), np.nan, dtype=dtype)
     params_before = params.copy()
@@ -958,17 +968,11 @@ def test_forward_backward_split(rng, net, act, out, mode, n_chunks, dtype):
     # then summed: the batch's loss and gradient, as forward_backward computes
     # them; the chunks side by side (threaded) or one after the other give the
     # same bits.
-    units, n, capacity, start, B = net
-    units = fit_units(units, out)
     sw_mode, blas_min = mode
     alpha = 0.01
-    u = np.array(units, dtype=np.int64)
-    params, Ws, bs = make_network(rng, units, dtype)
-    X = rng.standard_normal((n, units[0])).astype(dtype)
-    Y = make_targets(rng, n, units[-1], out, dtype)
-    idx = rng.permutation(n).astype(np.int64)
-    rows = idx[start : start + B]
-    sw = make_weights(rng, n, sw_mode, dtype, rows[0])
+    units, u, params, Ws, bs, X, Y, idx, rows, sw, capacity, start, B = _batch_problem(
+        rng, net, out, mode, dtype
+    )
     ws, _ = chunk_workspace(u, capacity, n_chunks)
     want, dWs, dbs = backprop(
         f64(X[rows]),
