@@ -203,6 +203,50 @@ def test_parallel_prediction_is_thread_count_independent():
     np.testing.assert_allclose(rows, outs[0][::250], rtol=1e-13, atol=1e-15)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_wide_prediction_of_some_hundred_rows_is_thread_count_independent(
+    dtype, monkeypatch
+):
+    # A wide network's prediction of PREDICT_SPLIT_MIN_ROWS to
+    # PREDICT_PARALLEL_MIN_ROWS rows runs as two blocks of n // 2 rows side by
+    # side, an odd last row after them: the same bits on one thread or two, and
+    # each row as predicted alone, to rounding.
+    numba = pytest.importorskip("numba")
+    from fastmlp import _base, kernels
+
+    rng = np.random.default_rng(0)
+    n = _base.PREDICT_SPLIT_MIN_ROWS + 101
+    assert n < _base.PREDICT_PARALLEL_MIN_ROWS
+    X = rng.standard_normal((n, 20)).astype(dtype)
+    y = (X[:, 0] + X[:, 1] > 0).astype(int) + (X[:, 2] > 1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        est = MLPClassifier((64, 64), max_iter=5, random_state=0).fit(X, y)
+    assert est._max_layer_weights() >= _base.BLAS_MIN_WEIGHTS
+    blocks = []
+    real = kernels.predict_parallel
+
+    def recording(*args):
+        blocks.append(args[-3])
+        return real(*args)
+
+    monkeypatch.setattr(kernels, "predict_parallel", recording)
+    before = numba.get_num_threads()
+    try:
+        outs = []
+        for threads in sorted({1, min(2, numba.config.NUMBA_NUM_THREADS)}):
+            numba.set_num_threads(threads)
+            outs.append(est.predict_proba(X))
+    finally:
+        numba.set_num_threads(before)
+    if numba.config.NUMBA_NUM_THREADS >= 2:
+        assert blocks == [n // 2]  # the two-thread call ran its blocks in parallel
+        np.testing.assert_array_equal(outs[1], outs[0])
+    rows = np.vstack([est.predict_proba(X[i : i + 1]) for i in (0, n // 2, n - 1)])
+    rtol = 1e-5 if dtype == np.float32 else 1e-12
+    np.testing.assert_allclose(rows, outs[0][[0, n // 2, n - 1]], rtol=rtol, atol=1e-7)
+
+
 @pytest.mark.parametrize("solver", ["adam", "sgd", "lbfgs"])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_random_state_instance_or_int(solver, dtype):

@@ -124,7 +124,8 @@ class TimeFitWide:
 
 
 class TimePredict:
-    """predict_proba of a (256, 128) network, one row and 100 000 rows."""
+    """predict_proba of a (256, 128) network: one row, 1000 rows (two blocks
+    side by side) and 100 000 rows."""
 
     params = ["float32", "float64"]
     param_names = ["dtype"]
@@ -147,13 +148,18 @@ class TimePredict:
         rng = np.random.default_rng(0)
         self.X_100k = rng.standard_normal((100_000, 100)).astype(dtype)
         self.X_1row = self.X_100k[:1].copy()
-        # Compile the prediction paths for both inputs: small inputs and large
+        self.X_1000 = self.X_100k[:1000].copy()
+        # Compile the prediction paths for every input: small inputs and large
         # ones may run through different (serial and parallel) kernels.
         self.model.predict_proba(self.X_1row)
+        self.model.predict_proba(self.X_1000)
         self.model.predict_proba(self.X_100k)
 
     def time_predict_proba_1row(self, dtype):
         self.model.predict_proba(self.X_1row)
+
+    def time_predict_proba_1000(self, dtype):
+        self.model.predict_proba(self.X_1000)
 
     def time_predict_proba_100k(self, dtype):
         self.model.predict_proba(self.X_100k)
