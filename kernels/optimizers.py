@@ -39,20 +39,27 @@ def adam_learning_rate(lr, beta1, beta2, t):
     return lr * math.sqrt(1.0 - beta2**tf) / (1.0 - beta1**tf)
 
 
+@njit(inline="always", cache=True, nogil=True)
+def adam_constants(params, lr_t, beta1, beta2, eps):
+    """Adam's constants in the parameters' dtype, for adam_step:
+    (b1, 1 - b1, b2, 1 - b2, -lr_t, eps)."""
+    dt = params.dtype.type
+    return dt(beta1), dt(1.0 - beta1), dt(beta2), dt(1.0 - beta2), dt(-lr_t), dt(eps)
+
+
+@njit(inline="always", cache=True, nogil=True)
+def adam_step(params, m, v, p, g, b1, c1, b2, c2, nlr, e):
+    """Adam's step of parameter p with gradient g (constants: adam_constants)."""
+    mp = b1 * m[p] + c1 * g
+    vp = b2 * v[p] + c2 * (g * g)
+    m[p] = mp
+    v[p] = vp
+    params[p] += nlr * mp / (np.sqrt(vp) + e)
+
+
 @njit(cache=True, nogil=True, error_model="numpy")
 def adam_update(params, m, v, grads, lr_t, beta1, beta2, eps, n):
     """m = b1 m + (1-b1) g;  v = b2 v + (1-b2) g^2;  params -= lr_t m / (sqrt(v) + eps)."""
-    dt = params.dtype.type
-    b1 = dt(beta1)
-    c1 = dt(1.0 - beta1)
-    b2 = dt(beta2)
-    c2 = dt(1.0 - beta2)
-    nlr = dt(-lr_t)
-    e = dt(eps)
+    b1, c1, b2, c2, nlr, e = adam_constants(params, lr_t, beta1, beta2, eps)
     for p in range(n):
-        g = grads[p]
-        mp = b1 * m[p] + c1 * g
-        vp = b2 * v[p] + c2 * (g * g)
-        m[p] = mp
-        v[p] = vp
-        params[p] += nlr * mp / (np.sqrt(vp) + e)
+        adam_step(params, m, v, p, grads[p], b1, c1, b2, c2, nlr, e)

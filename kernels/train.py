@@ -37,7 +37,9 @@ from .losses import output_loss_backward
 from .optimizers import (
     SOLVER_ADAM,
     SOLVER_SGD,
+    adam_constants,
     adam_learning_rate,
+    adam_step,
     adam_update,
     sgd_update,
 )
@@ -404,13 +406,7 @@ def _finish_adam_range(
     Without fastmath, as adam_update: no product is contracted into an FMA, so
     the step rounds as scikit-learn's does (_finish_range, with fastmath, may
     round its L2 term differently by an ulp)."""
-    dt = params.dtype.type
-    b1 = dt(hyper[3])
-    c1 = dt(1.0 - hyper[3])
-    b2 = dt(hyper[4])
-    c2 = dt(1.0 - hyper[4])
-    nlr = dt(-step)
-    e = dt(hyper[5])
+    b1, c1, b2, c2, nlr, e = adam_constants(params, step, hyper[3], hyper[4], hyper[5])
     n = hi - lo
     g = grads[lo:hi]
     w = params[lo:hi]
@@ -424,11 +420,7 @@ def _finish_adam_range(
     for q in range(n):
         gq = ((g[q] + gp[q]) + a_ * w[q]) / s_
         g[q] = gq
-        mq = b1 * ms[q] + c1 * gq
-        vq = b2 * vs[q] + c2 * (gq * gq)
-        ms[q] = mq
-        vs[q] = vq
-        w[q] += nlr * mq / (np.sqrt(vq) + e)
+        adam_step(w, ms, vs, q, gq, b1, c1, b2, c2, nlr, e)
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -715,18 +707,13 @@ def fit_epochs(
         n_batches = 0
         for start in range(0, n, batch_size):
             B = min(batch_size, n - start)
-            if sw is not None:
-                w_sum = 0.0
-                for i in range(start, start + B):
-                    w_sum += sw[idx[i]]
-                if w_sum == 0.0:
-                    continue  # a batch of zero-weight samples carries no gradient
+            # forward_backward's three steps, written out: one call level less
+            # for Numba to optimize (about 2 s of a first fit's compilation).
+            sw_sum = _weight_sum(sw, idx, start, B)
+            if sw is not None and sw_sum == 0.0:
+                continue  # a batch of zero-weight samples carries no gradient
+            l2 = _l2_sum(params, units)
             if gpart is None:
-                # forward_backward's three steps, written out: one call level
-                # less for Numba to optimize (about 2 s of a first fit's
-                # compilation).
-                sw_sum = _weight_sum(sw, idx, start, B)
-                l2 = _l2_sum(params, units)
                 loss_sum = batch_gradient(
                     grads,
                     work,
@@ -748,18 +735,15 @@ def fit_epochs(
                     sw_sum,
                     blas_min,
                 )
-                loss = loss_sum / sw_sum + (0.5 * alpha) * l2 / sw_sum
             else:
-                # The chunks' raw sums, then one pass (finish_update) that
-                # sums them and applies the update, block by block.
-                sw_sum = _weight_sum(sw, idx, start, B)
-                l2 = _l2_sum(params, units)
+                # The chunks' raw sums; finish_update below sums them and
+                # applies the update in one pass, block by block.
                 loss_sum, n_chunks = _split_loss_sum(
                     grads, gpart, losses, work, chunk_ws, chunk_cap, params, X, Xp,
                     Xi, Xd, Y, sw, idx, start, B, units, act, out_act, blas_min,
                     threaded,
                 )  # fmt: skip
-                loss = loss_sum / sw_sum + (0.5 * alpha) * l2 / sw_sum
+            loss = loss_sum / sw_sum + (0.5 * alpha) * l2 / sw_sum
             if not np.isfinite(loss):
                 ctrl_i[0] = -1 - n_batches
                 return e, DIVERGED, acc + loss * B
