@@ -398,6 +398,107 @@ def test_fit_binarizer_matches_label_binarizer(y):
     np.testing.assert_array_equal(got.inverse_transform(Y), want.inverse_transform(Y))
 
 
+def _network_outputs(rng, n, k, dtype):
+    """Outputs as a network gives them, with the cases a decoder must not get
+    wrong: ties for the largest value, NaN rows, values at the threshold."""
+    y = rng.random((n, k)).astype(dtype)
+    y[0] = 0.25  # a tie over every column
+    y[1, : min(k, 2)] = 0.75  # a tie over the first two columns
+    y[2] = np.nan
+    y[3] = 0.5  # at the binary threshold
+    y[4, -1] = np.nan  # NaN after a finite value
+    return y
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize(
+    "labels, kw",
+    [
+        (np.array([2, 0, 1, 2, 1]), {}),
+        (np.array(["b", "a", "c", "d"]), {}),
+        (np.array([5, 7, 7, 5], dtype=np.int8), {}),
+        (np.array(["no", "yes", "yes"], dtype=object), {}),
+        (np.array([1.0, 3.0, 1.0]), {}),
+        (np.array([9, 9]), {}),
+        (np.array([0, 1, 1]), {"neg_label": -1, "pos_label": 2}),
+        (np.array([[1, 0, 1], [0, 1, 1]]), {}),
+        (np.array([[1, 0, 1, 0], [0, 1, 1, 1]]), {"neg_label": -2, "pos_label": 3}),
+    ],
+    ids=lambda v: "%s-%s" % (v.dtype, v.shape) if isinstance(v, np.ndarray) else str(v),
+)
+def test_decode_labels_is_inverse_transform(labels, kw, dtype):
+    # predict decodes the network's output itself; it must give what the label
+    # binarizer's inverse_transform gives, values and dtype, for every target
+    # type, whatever the outputs (ties, NaN, values at the threshold).
+    from sklearn.preprocessing import LabelBinarizer
+
+    from fastmlp._multilayer_perceptron import _decode_labels
+
+    lb = LabelBinarizer(**kw).fit(labels)
+    n_outputs = 1 if lb.y_type_ == "binary" else lb.classes_.shape[0]
+    rng = np.random.default_rng(0)
+    y = _network_outputs(rng, 40, n_outputs, dtype)
+    outputs = [y.ravel()] if n_outputs == 1 else [y]
+    if n_outputs == 1:
+        outputs.append(y)  # (n, 1)
+    if n_outputs == 1 and lb.classes_.shape[0] == 2:
+        outputs.append(_network_outputs(rng, 40, 2, dtype))  # (n, 2)
+    for out in outputs:
+        want = lb.inverse_transform(out)
+        got = _decode_labels(lb, out)
+        assert got.dtype == want.dtype
+        assert got.shape == want.shape
+        np.testing.assert_array_equal(got, want)
+
+
+def test_decode_labels_leaves_sparse_binarizers_to_sklearn():
+    import scipy.sparse as sp
+    from sklearn.preprocessing import LabelBinarizer
+
+    from fastmlp._multilayer_perceptron import _decode_labels
+
+    lb = LabelBinarizer().fit(sp.csr_matrix(np.array([[1, 0, 1], [0, 1, 1]])))
+    y = np.random.default_rng(0).random((5, 3))
+    got = _decode_labels(lb, y)
+    assert sp.issparse(got)
+    np.testing.assert_array_equal(got.toarray(), lb.inverse_transform(y).toarray())
+
+
+@pytest.mark.parametrize(
+    "weights", [None, "float64", "float32"], ids=["unweighted", "f64", "f32"]
+)
+@pytest.mark.parametrize(
+    "labels",
+    [
+        np.array([2, 0, 1, 2, 1, 0, 0, 1]),
+        np.array(["b", "a", "c", "a", "b", "b", "c", "a"]),
+        np.array([0, 1, 1, 0, 1, 0, 0, 1]),
+        np.array([[1, 0, 1], [0, 1, 1], [0, 0, 1], [1, 1, 1]] * 2),
+    ],
+    ids=["multiclass", "strings", "binary", "multilabel"],
+)
+def test_validation_accuracy_is_accuracy_score(labels, weights):
+    # Early stopping scores every epoch without accuracy_score's checks; the
+    # score must be accuracy_score's to the bit.
+    from sklearn.metrics import accuracy_score
+
+    from fastmlp._multilayer_perceptron import _validation_accuracy
+
+    rng = np.random.default_rng(1)
+    w = None if weights is None else rng.uniform(0.1, 3.0, 8).astype(weights)
+    for trial in range(20):
+        pred = labels.copy()
+        flip = rng.random(8) < trial / 20  # from all right to mostly wrong
+        if labels.ndim == 2:
+            pred[flip, rng.integers(0, 3)] ^= 1
+        else:
+            pred[flip] = labels[rng.permutation(8)][flip]
+        want = accuracy_score(labels, pred, sample_weight=w)
+        got = _validation_accuracy(labels, pred, sample_weight=w)
+        assert type(got) is float
+        assert got == want
+
+
 def test_kernel_targets_class_indices_for_softmax_only():
     # A softmax output's one-hot rows reach the kernels as class indices;
     # everything else (logistic outputs, multilabel rows, rows that are not
