@@ -81,6 +81,40 @@ def _fit_binarizer(y):
     return binarizer.fit(y)
 
 
+def _validation_r2(y_true, y_pred, sample_weight=None):
+    """scikit-learn's r2_score (uniform average over the outputs, non-finite
+    scores forced finite) of early stopping's validation rows, without its
+    input checks: the same dtype, the same sums and the same rules for zero
+    numerators and denominators, hence the same float; the checks cost about
+    0.3 ms per epoch."""
+    arrays = [a for a in (y_true, y_pred, sample_weight) if a is not None]
+    floats = [a.dtype for a in arrays if a.dtype.kind == "f"]
+    dtype = np.result_type(*floats) if floats else np.float64
+    y_true = np.asarray(y_true, dtype=dtype)
+    y_pred = np.asarray(y_pred, dtype=dtype)
+    if y_true.shape[0] < 2:
+        return r2_score(y_true, y_pred, sample_weight=sample_weight)  # warns, NaN
+    if y_true.ndim == 1:
+        y_true = y_true.reshape((-1, 1))
+    if y_pred.ndim == 1:
+        y_pred = y_pred.reshape((-1, 1))
+    if sample_weight is not None:
+        sample_weight = np.asarray(sample_weight, dtype=dtype)
+        weight = sample_weight[:, None]
+    else:
+        weight = 1.0
+    numerator = np.sum(weight * (y_true - y_pred) ** 2, axis=0)
+    mean = np.average(y_true, axis=0, weights=sample_weight)
+    denominator = np.sum(weight * (y_true - mean) ** 2, axis=0)
+    nonzero_numerator = numerator != 0
+    nonzero_denominator = denominator != 0
+    scores = np.ones(y_true.shape[1], dtype=numerator.dtype)
+    valid = nonzero_denominator & nonzero_numerator
+    scores[valid] = 1 - (numerator[valid] / denominator[valid])
+    scores[nonzero_numerator & ~nonzero_denominator] = 0.0
+    return float(np.average(scores))
+
+
 def _decode_labels(label_binarizer, y_pred):
     """label_binarizer.inverse_transform(y_pred) for the network's own output: a
     dense float array, (n,) for a single output, else (n, n_outputs).
@@ -638,7 +672,7 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
 
     def _score(self, X, y, sample_weight=None):
         return self._score_with_function(
-            X, y, sample_weight=sample_weight, score_function=r2_score
+            X, y, sample_weight=sample_weight, score_function=_validation_r2
         )
 
     @available_if(lambda est: est._check_solver())

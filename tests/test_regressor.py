@@ -147,3 +147,46 @@ def test_dataframe_feature_names(data):
     m.predict(df)
     with pytest.raises(ValueError, match="feature names"):
         m.predict(df[df.columns[::-1]])
+
+
+def _r2_cases():
+    rng = np.random.default_rng(3)
+    y1 = rng.normal(size=12)
+    y2 = rng.normal(size=(12, 3))
+    const = np.full(12, 0.5)  # its (weighted) mean is exact: a zero denominator
+    cases = {
+        "1-d": (y1, y1 + rng.normal(scale=0.3, size=12)),
+        "2-d": (y2, y2 + rng.normal(scale=0.3, size=(12, 3))),
+        "2-d one column": (y2[:, :1], y2[:, :1] * 0.5),
+        "perfect": (y1, y1.copy()),
+        "constant, perfect": (const, const.copy()),
+        "constant, off": (const, const + 0.1),
+        "columns mixed": (
+            np.column_stack([const, y1, y1]),
+            np.column_stack([const + 0.2, y1, -y1]),
+        ),
+        "float32 prediction": (y1, (y1 * 0.9).astype(np.float32)),
+        "both float32": (y1.astype(np.float32), (y1 * 0.9).astype(np.float32)),
+    }
+    return cases
+
+
+@pytest.mark.parametrize(
+    "weights", [None, "float64", "float32"], ids=["unweighted", "f64", "f32"]
+)
+@pytest.mark.parametrize("case", sorted(_r2_cases()))
+def test_validation_r2_is_r2_score(case, weights):
+    # Early stopping scores every epoch without r2_score's checks; the score
+    # must be r2_score's to the bit, in every branch (zero numerators and
+    # denominators, several outputs, mixed dtypes).
+    from sklearn.metrics import r2_score
+
+    from fastmlp._multilayer_perceptron import _validation_r2
+
+    y_true, y_pred = _r2_cases()[case]
+    rng = np.random.default_rng(4)
+    w = None if weights is None else rng.uniform(0.1, 3.0, 12).astype(weights)
+    want = r2_score(y_true, y_pred, sample_weight=w)
+    got = _validation_r2(y_true, y_pred, sample_weight=w)
+    assert type(got) is float
+    assert got == want or (np.isnan(got) and np.isnan(want))
