@@ -56,6 +56,29 @@ class TimeFitPenguins:
         _fit(MLPClassifier(**self.kw), self.X, self.y)
 
 
+class TimeFitPenguinsEarlyStopping:
+    """The penguin network, 500 epochs, scoring a validation set every epoch
+    (early_stopping=True; no stop, so that every run does the same work)."""
+
+    timeout = 300
+
+    def setup(self):
+        X, y = load_penguins(return_X_y=True)
+        self.X = StandardScaler().fit_transform(X)
+        self.y = y
+        self.kw = {
+            "hidden_layer_sizes": (5, 5),
+            "max_iter": 500,
+            "early_stopping": True,
+            "random_state": 0,
+            **NO_EARLY_STOP,
+        }
+        _warm_up(self.kw, self.X, self.y)
+
+    def time_fit(self):
+        _fit(MLPClassifier(**self.kw), self.X, self.y)
+
+
 class TimeFitDigits:
     """Adam, one hidden layer of 100 units, 100 epochs on the digits."""
 
@@ -125,7 +148,7 @@ class TimeFitWide:
 
 class TimePredict:
     """predict_proba of a (256, 128) network: one row, 1000 rows (two blocks
-    side by side) and 100 000 rows."""
+    side by side) and 100 000 rows; predict (class labels) of one row."""
 
     params = ["float32", "float64"]
     param_names = ["dtype"]
@@ -157,6 +180,9 @@ class TimePredict:
 
     def time_predict_proba_1row(self, dtype):
         self.model.predict_proba(self.X_1row)
+
+    def time_predict_1row(self, dtype):
+        self.model.predict(self.X_1row)
 
     def time_predict_proba_1000(self, dtype):
         self.model.predict_proba(self.X_1000)
