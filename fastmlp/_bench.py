@@ -117,42 +117,20 @@ def _flops_per_epoch(n, units):
     return 6.0 * n * sum(a * b for a, b in zip(units[:-1], units[1:], strict=True))
 
 
-def _blas_roofline_epoch(X, units, batch_size):
-    """One epoch's GEMMs (forward, dW and dX of every layer at the batch size) in
-    NumPy's BLAS alone: the bound a fit cannot beat by much."""
-    dt = X.dtype
-    rng = np.random.default_rng(0)
-    Ws = [
-        rng.standard_normal((a, b)).astype(dt)
-        for a, b in zip(units[:-1], units[1:], strict=True)
-    ]
-    acts = [np.empty((batch_size, u), dt) for u in units]
-    deltas = [np.ones((batch_size, u), dt) for u in units]
-    dWs = [np.empty_like(W) for W in Ws]
-    n_batches = X.shape[0] // batch_size
-    t0 = time.perf_counter()
-    for b in range(n_batches):
-        acts[0] = X[b * batch_size : (b + 1) * batch_size]
-        for i, W in enumerate(Ws):
-            np.dot(acts[i], W, out=acts[i + 1])
-        for i in range(len(Ws) - 1, -1, -1):
-            np.dot(acts[i].T, deltas[i + 1], out=dWs[i])
-            np.dot(deltas[i + 1], Ws[i].T, out=deltas[i])
-    # Scale the whole batches' time to the epoch's rows.
-    return (time.perf_counter() - t0) * X.shape[0] / (n_batches * batch_size)
+def _gemm_epoch(X, units, batch_size, chunks=None):
+    """One epoch's GEMMs in NumPy's BLAS alone, nothing else.
 
-
-def _chunk_gemm_epoch(X, units, batch_size, n_chunks=2):
-    """One epoch's GEMMs as fastmlp's fit runs them: each batch cut into
-    n_chunks chunks of rows, each chunk's GEMMs (forward and weight gradient of
-    every layer, input gradient of every layer but the first) single-threaded,
-    one chunk per core. Timed for one chunk per batch on one thread, so it is
-    the least time the cores can spend on the GEMMs alone, side by side at one
-    core's speed, with nothing else to do."""
+    chunks None: the BLAS roofline, the bound a fit cannot beat by much:
+    forward, dW and dX of every layer at the batch size, BLAS threading each
+    GEMM. chunks k: the GEMMs as fastmlp's fit runs them, each batch cut into k
+    chunks of rows whose GEMMs (forward and dW of every layer, dX of every
+    layer but the first) run single-threaded, one chunk per core; timed for one
+    chunk per batch on one thread, the least time the cores can spend on them
+    side by side at one core's speed."""
     from threadpoolctl import threadpool_limits
 
     dt = X.dtype
-    rows = batch_size // n_chunks
+    rows = batch_size if chunks is None else batch_size // chunks
     rng = np.random.default_rng(0)
     Ws = [
         rng.standard_normal((a, b)).astype(dt)
@@ -162,7 +140,7 @@ def _chunk_gemm_epoch(X, units, batch_size, n_chunks=2):
     deltas = [np.ones((rows, u), dt) for u in units]
     dWs = [np.empty_like(W) for W in Ws]
     n_batches = X.shape[0] // batch_size
-    with threadpool_limits(limits=1, user_api="blas"):
+    with threadpool_limits(limits=None if chunks is None else 1, user_api="blas"):
         t0 = time.perf_counter()
         for b in range(n_batches):
             acts[0] = X[b * batch_size : b * batch_size + rows]
@@ -170,9 +148,10 @@ def _chunk_gemm_epoch(X, units, batch_size, n_chunks=2):
                 np.dot(acts[i], W, out=acts[i + 1])
             for i in range(len(Ws) - 1, -1, -1):
                 np.dot(acts[i].T, deltas[i + 1], out=dWs[i])
-                if i > 0:
+                if i > 0 or chunks is None:
                     np.dot(deltas[i + 1], Ws[i].T, out=deltas[i])
         t = time.perf_counter() - t0
+    # Scale the whole batches' time to the epoch's rows.
     return t * X.shape[0] / (n_batches * batch_size)
 
 
@@ -385,8 +364,8 @@ def run(quick=False, out=print):
         fns = [
             lambda X=X: MLPClassifier(**WIDE).fit(X, yw),
             lambda X=X: SkMLP(**WIDE).fit(X, yw),
-            lambda X=X: _blas_roofline_epoch(X, units, 200),
-            lambda X=X: _chunk_gemm_epoch(X, units, 200),
+            lambda X=X: _gemm_epoch(X, units, 200),
+            lambda X=X: _gemm_epoch(X, units, 200, chunks=2),
         ]
         if torch_ok:
             fns.append(

@@ -37,6 +37,7 @@ class TimeFitPenguins:
     """Adam, two small hidden layers, 500 epochs on the standardised penguins."""
 
     timeout = 300
+    early_stopping = False
 
     def setup(self):
         X, y = load_penguins(return_X_y=True)
@@ -47,6 +48,7 @@ class TimeFitPenguins:
             "solver": "adam",
             "batch_size": 200,
             "max_iter": 500,
+            "early_stopping": self.early_stopping,
             "random_state": 0,
             **NO_EARLY_STOP,
         }
@@ -56,27 +58,11 @@ class TimeFitPenguins:
         _fit(MLPClassifier(**self.kw), self.X, self.y)
 
 
-class TimeFitPenguinsEarlyStopping:
-    """The penguin network, 500 epochs, scoring a validation set every epoch
-    (early_stopping=True; no stop, so that every run does the same work)."""
+class TimeFitPenguinsEarlyStopping(TimeFitPenguins):
+    """The same with early_stopping=True: a validation score after every epoch
+    (no stop: every run does 500 epochs)."""
 
-    timeout = 300
-
-    def setup(self):
-        X, y = load_penguins(return_X_y=True)
-        self.X = StandardScaler().fit_transform(X)
-        self.y = y
-        self.kw = {
-            "hidden_layer_sizes": (5, 5),
-            "max_iter": 500,
-            "early_stopping": True,
-            "random_state": 0,
-            **NO_EARLY_STOP,
-        }
-        _warm_up(self.kw, self.X, self.y)
-
-    def time_fit(self):
-        _fit(MLPClassifier(**self.kw), self.X, self.y)
+    early_stopping = True
 
 
 class TimeFitDigits:
