@@ -9,6 +9,8 @@ function that fails the test; ``test_the_guard_sees_every_kernel_path`` shows
 that the guard trips on each path when the input is good.
 """
 
+import copy
+
 import fastmlp.kernels
 import numpy as np
 import pytest
@@ -417,7 +419,7 @@ def fit_cases(kind):
     fit_cases("clf") + fit_cases("reg"),
     ids=[f"{c[0]}-{c[1]}" for c in fit_cases("clf") + fit_cases("reg")],
 )
-def test_bad_fit_input(data, no_kernels, kind, name, build, message):
+def test_bad_fit_input(data, fitted, no_kernels, kind, name, build, message):
     X, y = data
     Xb, yb = build(X, y if kind == "clf" else y.astype(float))
     make = clf if kind == "clf" else reg
@@ -428,6 +430,10 @@ def test_bad_fit_input(data, no_kernels, kind, name, build, message):
     kw = {"classes": [0, 1, 2]} if kind == "clf" else {}
     with pytest.raises((ValueError, TypeError), match=message):
         est.partial_fit(Xb, yb, **kw)
+    # A later call on a fitted model, which skips the checks that plain
+    # arrays would pass.
+    with pytest.raises((ValueError, TypeError), match=message):
+        copy.deepcopy(fitted[kind]).partial_fit(Xb, yb)
 
 
 # ----------------------------------------------------------------------

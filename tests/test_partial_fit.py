@@ -1,0 +1,351 @@
+"""partial_fit's per-call path on a fitted model.
+
+A later partial_fit call skips scikit-learn's validate_data, unique_labels and
+the fresh RandomState where they would change nothing: these tests hold each
+shortcut to the scikit-learn function it stands for, on the inputs it takes and
+on the inputs it must leave to scikit-learn."""
+
+import copy
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils import check_random_state
+from sklearn.utils.multiclass import unique_labels
+
+import fastmlp._multilayer_perceptron as mlp
+from fastmlp import MLPClassifier, MLPRegressor
+from fastmlp._base import _plain_fit_arrays
+
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+
+N, F = 60, 5
+
+
+@pytest.fixture(scope="module")
+def data():
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(N, F))
+    y = np.arange(N) % 3
+    return X, y
+
+
+@pytest.fixture(scope="module")
+def fitted(data):
+    X, y = data
+    return {
+        "clf": MLPClassifier(hidden_layer_sizes=(4,), max_iter=2, random_state=0).fit(
+            X, y
+        ),
+        "reg": MLPRegressor(hidden_layer_sizes=(4,), max_iter=2, random_state=0).fit(
+            X, y * 0.5
+        ),
+    }
+
+
+def with_value(A, value, at=(3, 2)):
+    A = A.copy()
+    A[at] = value
+    return A
+
+
+def as_matrix(X):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PendingDeprecationWarning)
+        return np.asmatrix(X)
+
+
+# (name, X, y for the classifier, y for the regressor, plain for clf, for reg)
+def candidates(X, y):
+    yf = y * 0.5
+    return [
+        ("plain", X, y, yf, True, True),
+        ("float32 X", X.astype(np.float32), y, yf, True, True),
+        ("float32 y", X, y, yf.astype(np.float32), True, True),
+        ("uint8 y", X, y.astype(np.uint8), y.astype(np.uint8), True, True),
+        ("bool y", X, y == 1, y == 1, True, False),
+        ("string y", X, np.array(list("abc"))[y], None, True, False),
+        ("two outputs", X, np.c_[y, y], np.c_[yf, yf], False, True),
+        ("one output as a column", X, y[:, None], yf[:, None], False, False),
+        ("float labels", X, y * 1.0, None, False, True),
+        ("object y", X, y.astype(object), yf.astype(object), False, False),
+        ("list y", X, list(y), list(yf), False, False),
+        ("Fortran-ordered X", np.asfortranarray(X), y, yf, False, False),
+        ("every other row", X[::2], y[::2], yf[::2], False, False),
+        ("integer X", np.round(X).astype(np.int64), y, yf, False, False),
+        ("float16 X", X.astype(np.float16), y, yf, False, False),
+        ("matrix X", as_matrix(X), y, yf, False, False),
+        ("list X", X.tolist(), y, yf, False, False),
+        ("no rows", X[:0], y[:0], yf[:0], False, False),
+        ("one column too few", np.ascontiguousarray(X[:, 1:]), y, yf, False, False),
+        ("NaN in X", with_value(X, np.nan), y, yf, False, False),
+        ("inf in X", with_value(X, np.inf), y, yf, False, False),
+        ("NaN in y", X, None, with_value(yf, np.nan, at=4), False, False),
+        # finite, but the sum overflows: scikit-learn's checks decide
+        ("huge X", np.full_like(X, 1e308), y, yf, False, False),
+        ("y one row short", X, y[:-1], yf[:-1], False, False),
+    ]
+
+
+CHECKS = {"clf": ("iubU", (1,)), "reg": ("fiu", (1, 2))}
+# (kind, case) for every case with a target for that estimator
+KIND_CASES = [
+    (kind, c[0])
+    for c in candidates(np.zeros((N, F)), np.arange(N) % 3)
+    for kind, yc in (("clf", c[2]), ("reg", c[3]))
+    if yc is not None
+]
+
+
+@pytest.mark.parametrize("kind, name", KIND_CASES)
+def test_plain_arrays_are_what_validate_data_passes_unchanged(data, fitted, kind, name):
+    X, y = data
+    case = {c[0]: c for c in candidates(X, y)}[name]
+    Xc, yc = case[1], case[2 if kind == "clf" else 3]
+    est = copy.deepcopy(fitted[kind])
+    plain = _plain_fit_arrays(est, Xc, yc, *CHECKS[kind])
+    assert plain == case[4 if kind == "clf" else 5]
+    if not plain:
+        return
+    # What the shortcut skips would have handed back the same objects and said
+    # nothing.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        Xv, yv = mlp.validate_data(
+            est,
+            Xc,
+            yc,
+            accept_sparse=["csr", "csc"],
+            multi_output=True,
+            y_numeric=kind == "reg",
+            dtype=(np.float64, np.float32),
+            order="C",
+            reset=False,
+        )
+    assert Xv is Xc and yv is yc
+
+
+def test_plain_arrays_need_a_model_without_feature_names(data):
+    pd = pytest.importorskip("pandas")
+    X, y = data
+    est = MLPClassifier(hidden_layer_sizes=(4,), max_iter=2, random_state=0)
+    est.fit(pd.DataFrame(X, columns=list("abcde")), y)
+    assert not _plain_fit_arrays(est, X, y, *CHECKS["clf"])
+    with pytest.warns(UserWarning, match=r"X does not have valid feature names"):
+        est.partial_fit(X, y)
+
+
+@pytest.mark.parametrize("kind, name", KIND_CASES)
+def test_validated_input_is_the_same_with_and_without_the_shortcut(
+    data, fitted, monkeypatch, kind, name
+):
+    X, y = data
+    case = {c[0]: c for c in candidates(X, y)}[name]
+    Xc, yc = case[1], case[2 if kind == "clf" else 3]
+    est = copy.deepcopy(fitted[kind])
+
+    def outcome():
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                got = est._validate_input(Xc, yc, incremental=True, reset=False)
+            except (ValueError, TypeError) as e:
+                got = (type(e), str(e))
+        return got, [(w.category, str(w.message)) for w in caught]
+
+    fast, fast_warnings = outcome()
+    monkeypatch.setattr(mlp, "_plain_fit_arrays", lambda *args: False)
+    slow, slow_warnings = outcome()
+    assert fast_warnings == slow_warnings
+    if isinstance(slow[0], type):
+        assert fast == slow
+        return
+    for a, b in zip(fast, slow, strict=True):
+        assert a.dtype == b.dtype and a.shape == b.shape
+        np.testing.assert_array_equal(a, b)
+
+
+def spy_validate_data(monkeypatch):
+    calls = []
+    real = mlp.validate_data
+
+    def spy(*args, **kwargs):
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(mlp, "validate_data", spy)
+    return calls
+
+
+def partial_fit_sequence(make, X, y, first_kw, steps=12):
+    est = make()
+    rng = np.random.RandomState(1)
+    for step in range(steps):
+        rows = np.sort(rng.choice(X.shape[0], size=25, replace=False))
+        est.partial_fit(X[rows], y[rows], **(first_kw if step == 0 else {}))
+    return est
+
+
+@pytest.mark.parametrize("kind", ["clf", "clf-strings", "reg", "reg-float32"])
+@pytest.mark.parametrize("solver", ["adam", "sgd"])
+def test_the_shortcut_trains_the_same_model(data, monkeypatch, kind, solver):
+    X, y = data
+    if kind == "clf-strings":
+        y = np.array(["Adelie", "Chinstrap", "Gentoo"])[y]
+    if kind.startswith("clf"):
+        first_kw = {"classes": np.unique(y)}
+
+        def make():
+            return MLPClassifier(hidden_layer_sizes=(6,), solver=solver, random_state=0)
+
+    else:
+        first_kw = {}
+        y = np.c_[y * 0.5, np.sin(X[:, 0])]
+        if kind == "reg-float32":
+            X, y = X.astype(np.float32), y.astype(np.float32)
+
+        def make():
+            return MLPRegressor(hidden_layer_sizes=(6,), solver=solver, random_state=0)
+
+    calls = spy_validate_data(monkeypatch)
+    fast = partial_fit_sequence(make, X, y, first_kw)
+    assert len(calls) == 1  # the first call only
+    monkeypatch.setattr(mlp, "_plain_fit_arrays", lambda *args: False)
+    slow = partial_fit_sequence(make, X, y, first_kw)
+    assert len(calls) == 1 + 12
+    np.testing.assert_array_equal(fast._params, slow._params)
+    assert fast.loss_curve_ == slow.loss_curve_
+    assert fast.t_ == slow.t_ and fast.n_iter_ == slow.n_iter_
+
+
+# ----------------------------------------------------------------------
+# class labels
+# ----------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "y",
+    [
+        np.array([2, 0, 1, 2, 1, 0, 0]),
+        np.array([5, 7, 7, 5], dtype=np.int8),
+        np.array([3, 3, 3], dtype=np.uint16),
+        np.array([2**63 + 5, 7, 2**63 + 5], dtype=np.uint64),
+        np.array([True, False, True]),
+        np.array([False, False]),
+        np.array(["b", "a", "c", "a", "ab", "B"]),
+        np.array(["é", "e", "z"]),
+        np.array([9]),
+        # unique_labels' own way
+        np.array([1.0, 3.0, 2.0, 1.0]),
+        np.array(["no", "yes", "yes"], dtype=object),
+        np.array([[1, 0, 1], [0, 1, 1]]),
+        [3, 1, 2],
+        np.array([], dtype=np.int64),
+    ],
+    ids=lambda y: "%s-%s" % (np.asarray(y).dtype, np.shape(y)),
+)
+def test_distinct_labels_are_unique_labels(y):
+    want = unique_labels(y)
+    got = mlp._distinct_labels(y)
+    assert got.dtype == want.dtype
+    np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize(
+    "y",
+    [
+        np.array([0.5, 1.5, 2.0]),
+        np.array([1, "a"], dtype=object),
+        np.array(["a", None], dtype=object),
+        np.array([b"a", b"b"]),
+    ],
+    ids=["continuous", "str and int", "str and None", "bytes"],
+)
+def test_distinct_labels_leave_errors_to_unique_labels(y):
+    def error(f):
+        with pytest.raises((ValueError, TypeError)) as e:
+            f(y)
+        return type(e.value), str(e.value)
+
+    assert error(mlp._distinct_labels) == error(unique_labels)
+
+
+def test_classes_given_on_every_call(data):
+    X, y = data
+    classes = np.unique(y)
+    once = partial_fit_sequence(
+        lambda: MLPClassifier(hidden_layer_sizes=(6,), random_state=0),
+        X,
+        y,
+        {"classes": classes},
+    )
+    every = MLPClassifier(hidden_layer_sizes=(6,), random_state=0)
+    rng = np.random.RandomState(1)
+    for _ in range(12):
+        rows = np.sort(rng.choice(X.shape[0], size=25, replace=False))
+        every.partial_fit(X[rows], y[rows], classes=classes)
+    np.testing.assert_array_equal(once._params, every._params)
+    for other in ([0, 1, 2], np.array([0, 1]), np.array([0, 1, 2, 3])):
+        if isinstance(other, list):
+            every.partial_fit(X, y, classes=other)  # the same classes
+            continue
+        with pytest.raises(ValueError, match=r"is not the same as on last call"):
+            every.partial_fit(X, y, classes=other)
+
+
+# ----------------------------------------------------------------------
+# the random state of each call
+# ----------------------------------------------------------------------
+def same_state(a, b):
+    sa, sb = a.get_state(), b.get_state()
+    np.testing.assert_array_equal(sa[1], sb[1])
+    assert sa[0] == sb[0] and sa[2:] == sb[2:]
+
+
+def test_an_integer_seed_gives_a_fresh_state_every_call(data):
+    X, y = data
+    est = MLPClassifier(hidden_layer_sizes=(4,), max_iter=2, random_state=11).fit(X, y)
+    first = est._random_state
+    first.uniform(size=7)
+    first.standard_normal()  # leaves a cached Gaussian behind
+    assert first.get_state()[3] == 1
+    again = est._seeded_random_state()
+    same_state(again, np.random.RandomState(11))
+    est.set_params(random_state=12)
+    same_state(est._seeded_random_state(), check_random_state(12))
+    est.set_params(random_state=-1)
+    with pytest.raises(ValueError, match=r"Seed must be between 0 and 2\*\*32 - 1"):
+        est._seeded_random_state()
+    with pytest.raises(ValueError, match=r"Seed must be between 0 and 2\*\*32 - 1"):
+        check_random_state(-1)
+
+
+def test_a_given_random_state_is_used_as_it_is():
+    mine = np.random.RandomState(5)
+    est = MLPClassifier(hidden_layer_sizes=(4,), random_state=mine)
+    assert est._seeded_random_state() is mine
+    mine.uniform(size=3)
+    before = copy.deepcopy(mine)
+    assert est._seeded_random_state() is mine
+    same_state(mine, before)  # not seeded again
+    est.set_params(random_state=0)
+    own = est._seeded_random_state()
+    assert own is not mine
+    same_state(own, np.random.RandomState(0))
+    est.set_params(random_state=mine)
+    assert est._seeded_random_state() is mine
+    same_state(mine, before)
+    est.set_params(random_state=None)
+    assert est._seeded_random_state() is np.random.mtrand._rand
+
+
+def test_each_fit_draws_what_a_new_random_state_draws(data):
+    X, y = data
+    # Refitting one estimator, or fitting a new one, is the same model.
+    est = MLPClassifier(hidden_layer_sizes=(4,), max_iter=5, random_state=4)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        est.fit(X, y)
+        refit = est.fit(X[::-1].copy(), y[::-1].copy())._params.copy()
+        new = MLPClassifier(hidden_layer_sizes=(4,), max_iter=5, random_state=4)
+        new.fit(X[::-1].copy(), y[::-1].copy())
+    np.testing.assert_array_equal(refit, new._params)
