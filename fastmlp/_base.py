@@ -324,6 +324,9 @@ def _check_layer_shapes(coefs, intercepts):
             )
 
 
+_NATIVE_FLOATS = (np.dtype(np.float64), np.dtype(np.float32))
+
+
 def _plain_fit_arrays(est, X, y, y_kinds, y_ndims):
     """Whether validate_data(est, X, y, reset=False, multi_output=True,
     dtype=(np.float64, np.float32), order="C", ...) would hand X and y back
@@ -340,7 +343,7 @@ def _plain_fit_arrays(est, X, y, y_kinds, y_ndims):
     if not (
         type(X) is np.ndarray
         and X.ndim == 2
-        and X.dtype.type in (np.float64, np.float32)
+        and X.dtype in _NATIVE_FLOATS  # not a byte-swapped one
         and X.flags.c_contiguous
         and X.shape[0] > 0
         and X.shape[1] == getattr(est, "n_features_in_", None)

@@ -50,6 +50,10 @@ def with_value(A, value, at=(3, 2)):
     return A
 
 
+def swapped(A):
+    return A.astype(A.dtype.newbyteorder())
+
+
 def as_matrix(X):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", PendingDeprecationWarning)
@@ -75,6 +79,8 @@ def candidates(X, y):
         ("every other row", X[::2], y[::2], yf[::2], False, False),
         ("integer X", np.round(X).astype(np.int64), y, yf, False, False),
         ("float16 X", X.astype(np.float16), y, yf, False, False),
+        ("byte-swapped X", swapped(X), y, yf, False, False),
+        ("byte-swapped y", X, swapped(y), swapped(yf), True, True),
         ("matrix X", as_matrix(X), y, yf, False, False),
         ("list X", X.tolist(), y, yf, False, False),
         ("no rows", X[:0], y[:0], yf[:0], False, False),
