@@ -342,6 +342,27 @@ def run(quick=False, out=print):
     )
     row("penguins", t_fm, t_sk, "x", "500 epochs; %.1f us/epoch" % (t_fm / 500 * 1e6))
 
+    # partial_fit: one call (an epoch over the 342 rows) on a fitted network
+    classes = np.unique(y)
+    small = dict(hidden_layer_sizes=(5, 5), random_state=0)
+    pf_fm = MLPClassifier(**small).partial_fit(X, y, classes=classes)
+    pf_sk = SkMLP(**small).partial_fit(X, y, classes=classes)
+    n_pf = 50 if quick else 300
+    (t_fm, t_sk), _ = _paired(
+        [
+            lambda: [pf_fm.partial_fit(X, y) for _ in range(n_pf)],
+            lambda: [pf_sk.partial_fit(X, y) for _ in range(n_pf)],
+        ],
+        3,
+    )
+    row(
+        "partialfit",
+        t_fm / n_pf,
+        t_sk / n_pf,
+        "x",
+        "one partial_fit call on a fitted penguin network (an epoch, 342 rows)",
+    )
+
     # digits
     X, y = _digits()
     MLPClassifier(**{**DIGITS, "max_iter": 1}).fit(X, y)

@@ -65,6 +65,23 @@ class TimeFitPenguinsEarlyStopping(TimeFitPenguins):
     early_stopping = True
 
 
+class TimePartialFitPenguins:
+    """One partial_fit call on a fitted penguin network: an epoch over the 342
+    rows (two mini-batches), with the per-call checks, labels and random state
+    that every later call pays."""
+
+    def setup(self):
+        X, y = load_penguins(return_X_y=True)
+        self.X = StandardScaler().fit_transform(X)
+        self.y = y
+        self.model = MLPClassifier(hidden_layer_sizes=(5, 5), random_state=0)
+        self.model.partial_fit(self.X, self.y, classes=np.unique(y))
+        self.model.partial_fit(self.X, self.y)
+
+    def time_partial_fit(self):
+        self.model.partial_fit(self.X, self.y)
+
+
 class TimeFitDigits:
     """Adam, one hidden layer of 100 units, 100 epochs on the digits."""
 
