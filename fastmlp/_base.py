@@ -27,7 +27,11 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.fixes import _get_additional_lbfgs_options_dict
 from sklearn.utils.optimize import _check_optimize_result
-from sklearn.utils.validation import _check_sample_weight, validate_data
+from sklearn.utils.validation import (
+    _check_sample_weight,
+    column_or_1d,
+    validate_data,
+)
 
 from fastmlp import kernels
 from fastmlp._stochastic_optimizers import AdamOptimizer, SGDOptimizer
@@ -419,6 +423,11 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         "max_fun": [Interval(Integral, 1, None, closed="left")],
     }
 
+    # The target dtype kinds and dimensions that a fitted model's later call
+    # takes without validate_data (see _validate_fit_data); none here.
+    _plain_y_kinds = ""
+    _plain_y_ndims = ()
+
     @abstractmethod
     def __init__(
         self,
@@ -696,6 +705,33 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
             self._discard_parameters()
             raise
         return self
+
+    def _validate_fit_data(self, X, y, reset, **y_check):
+        """validate_data(self, X, y, ...) as fit and partial_fit need it, with a
+        one-column 2-D y made 1-D (and scikit-learn's warning about it).
+
+        A fitted model's later call with plain arrays (see _plain_fit_arrays,
+        with the estimator's _plain_y_kinds and _plain_y_ndims) skips it: they
+        come back as they are. Returns X, y and whether scikit-learn checked
+        them."""
+        if not reset and _plain_fit_arrays(
+            self, X, y, self._plain_y_kinds, self._plain_y_ndims
+        ):
+            return X, y, False
+        X, y = validate_data(
+            self,
+            X,
+            y,
+            accept_sparse=["csr", "csc"],
+            multi_output=True,
+            dtype=(np.float64, np.float32),
+            order="C",
+            reset=reset,
+            **y_check,
+        )
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = column_or_1d(y, warn=True)
+        return X, y, True
 
     def _seeded_random_state(self):
         """check_random_state(self.random_state), which every fit and

@@ -17,11 +17,9 @@ from sklearn.utils.multiclass import (
 from sklearn.utils.validation import (
     assert_all_finite,
     check_is_fitted,
-    column_or_1d,
-    validate_data,
 )
 
-from fastmlp._base import BaseMultilayerPerceptron, _plain_fit_arrays
+from fastmlp._base import BaseMultilayerPerceptron
 
 
 def _validation_accuracy(y_true, y_pred, sample_weight=None):
@@ -329,6 +327,11 @@ _CLASSIFIER_DOC = """Multi-layer Perceptron classifier.
 
 
 class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
+    # Labels that a later partial_fit call takes as they are: 1-D integers,
+    # booleans or strings.
+    _plain_y_kinds = "iubU"
+    _plain_y_ndims = (1,)
+
     def __init__(
         self,
         hidden_layer_sizes=(100,),
@@ -384,19 +387,7 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         )
 
     def _validate_input(self, X, y, incremental, reset):
-        if reset or not _plain_fit_arrays(self, X, y, "iubU", (1,)):
-            X, y = validate_data(
-                self,
-                X,
-                y,
-                accept_sparse=["csr", "csc"],
-                multi_output=True,
-                dtype=(np.float64, np.float32),
-                order="C",
-                reset=reset,
-            )
-            if y.ndim == 2 and y.shape[1] == 1:
-                y = column_or_1d(y, warn=True)
+        X, y, _ = self._validate_fit_data(X, y, reset)
 
         if (not hasattr(self, "classes_")) or (not self.warm_start and not incremental):
             with _orderable_labels("y", y):
@@ -590,6 +581,11 @@ _REGRESSOR_DOC = """Multi-layer Perceptron regressor.
 
 
 class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
+    # Targets that a later partial_fit call takes as they are: numbers, one
+    # output or several.
+    _plain_y_kinds = "fiu"
+    _plain_y_ndims = (1, 2)
+
     _parameter_constraints: dict = {
         **BaseMultilayerPerceptron._parameter_constraints,
         "loss": [StrOptions({"squared_error", "poisson"})],
@@ -651,20 +647,8 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
         )
 
     def _validate_input(self, X, y, incremental, reset):
-        if reset or not _plain_fit_arrays(self, X, y, "fiu", (1, 2)):
-            X, y = validate_data(
-                self,
-                X,
-                y,
-                accept_sparse=["csr", "csc"],
-                multi_output=True,
-                y_numeric=True,
-                dtype=(np.float64, np.float32),
-                order="C",
-                reset=reset,
-            )
-            if y.ndim == 2 and y.shape[1] == 1:
-                y = column_or_1d(y, warn=True)
+        X, y, checked = self._validate_fit_data(X, y, reset, y_numeric=True)
+        if checked:
             # scikit-learn checks y for NaN before it converts an object array
             # to numbers, so a missing target given as None arrives here as NaN.
             assert_all_finite(y, input_name="y", estimator_name=type(self).__name__)

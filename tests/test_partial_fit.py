@@ -13,7 +13,9 @@ import pytest
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import unique_labels
+from sklearn.utils.validation import validate_data
 
+import fastmlp._base as base
 import fastmlp._multilayer_perceptron as mlp
 from fastmlp import MLPClassifier, MLPRegressor
 from fastmlp._base import _plain_fit_arrays
@@ -94,7 +96,6 @@ def candidates(X, y):
     ]
 
 
-CHECKS = {"clf": ("iubU", (1,)), "reg": ("fiu", (1, 2))}
 # (kind, case) for every case with a target for that estimator
 KIND_CASES = [
     (kind, c[0])
@@ -110,7 +111,7 @@ def test_plain_arrays_are_what_validate_data_passes_unchanged(data, fitted, kind
     case = {c[0]: c for c in candidates(X, y)}[name]
     Xc, yc = case[1], case[2 if kind == "clf" else 3]
     est = copy.deepcopy(fitted[kind])
-    plain = _plain_fit_arrays(est, Xc, yc, *CHECKS[kind])
+    plain = _plain_fit_arrays(est, Xc, yc, est._plain_y_kinds, est._plain_y_ndims)
     assert plain == case[4 if kind == "clf" else 5]
     if not plain:
         return
@@ -118,7 +119,7 @@ def test_plain_arrays_are_what_validate_data_passes_unchanged(data, fitted, kind
     # nothing.
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        Xv, yv = mlp.validate_data(
+        Xv, yv = validate_data(
             est,
             Xc,
             yc,
@@ -137,7 +138,7 @@ def test_plain_arrays_need_a_model_without_feature_names(data):
     X, y = data
     est = MLPClassifier(hidden_layer_sizes=(4,), max_iter=2, random_state=0)
     est.fit(pd.DataFrame(X, columns=list("abcde")), y)
-    assert not _plain_fit_arrays(est, X, y, *CHECKS["clf"])
+    assert not _plain_fit_arrays(est, X, y, est._plain_y_kinds, est._plain_y_ndims)
     with pytest.warns(UserWarning, match=r"X does not have valid feature names"):
         est.partial_fit(X, y)
 
@@ -161,7 +162,7 @@ def test_validated_input_is_the_same_with_and_without_the_shortcut(
         return got, [(w.category, str(w.message)) for w in caught]
 
     fast, fast_warnings = outcome()
-    monkeypatch.setattr(mlp, "_plain_fit_arrays", lambda *args: False)
+    monkeypatch.setattr(base, "_plain_fit_arrays", lambda *args: False)
     slow, slow_warnings = outcome()
     assert fast_warnings == slow_warnings
     if isinstance(slow[0], type):
@@ -174,13 +175,13 @@ def test_validated_input_is_the_same_with_and_without_the_shortcut(
 
 def spy_validate_data(monkeypatch):
     calls = []
-    real = mlp.validate_data
+    real = base.validate_data
 
     def spy(*args, **kwargs):
         calls.append(1)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(mlp, "validate_data", spy)
+    monkeypatch.setattr(base, "validate_data", spy)
     return calls
 
 
@@ -217,7 +218,7 @@ def test_the_shortcut_trains_the_same_model(data, monkeypatch, kind, solver):
     calls = spy_validate_data(monkeypatch)
     fast = partial_fit_sequence(make, X, y, first_kw)
     assert len(calls) == 1  # the first call only
-    monkeypatch.setattr(mlp, "_plain_fit_arrays", lambda *args: False)
+    monkeypatch.setattr(base, "_plain_fit_arrays", lambda *args: False)
     slow = partial_fit_sequence(make, X, y, first_kw)
     assert len(calls) == 1 + 12
     np.testing.assert_array_equal(fast._params, slow._params)
