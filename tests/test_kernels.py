@@ -817,7 +817,11 @@ def test_finish_update(rng, units, n_parts, solver, dtype):
             g, gp, n_parts, p, u, alpha, sw_sum, a, b, solver, step, hyper, threaded
         )
         np.testing.assert_array_equal(gp, gpart)  # parts are read only
-        assert_close(g, want_g, dtype)
+        if not (solver == SOLVER_ADAM and n_parts >= 1):
+            # Adam over a split batch keeps the finished gradient in registers
+            # (grads is scratch there); its step below is checked against the
+            # one want_g gives.
+            assert_close(g, want_g, dtype)
         assert_close(p, want_p, dtype)
         assert_close(a, want_a, dtype)
         assert_close(b, want_b, dtype)
