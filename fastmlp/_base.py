@@ -335,14 +335,17 @@ def _check_layer_shapes(coefs, intercepts):
 _NATIVE_FLOATS = (np.dtype(np.float64), np.dtype(np.float32))
 
 
-def _plain_fit_arrays(est, X, y, y_kinds, y_ndims):
-    """Whether validate_data(est, X, y, reset=False, multi_output=True,
+def _plain_fit_arrays(est, X, y, y_kinds, y_ndims, reset=False):
+    """Whether validate_data(est, X, y, reset=reset, multi_output=True,
     dtype=(np.float64, np.float32), order="C", ...) would hand X and y back
     unchanged, without an error or a warning, as it does for the common input
-    of a fitted model's partial_fit: X a C-ordered float64 or float32 ndarray
-    with rows and the fitted number of columns, no feature names on either
-    side, y an ndarray of as many rows, of a dtype kind in ``y_kinds`` and with
-    ``y_ndims`` dimensions, and no NaN or infinity in either.
+    of a fit or of a fitted model's partial_fit: X a C-ordered float64 or
+    float32 ndarray with rows and columns (reset=False: the fitted number of
+    columns, and no feature names on the model's side), y an ndarray of as
+    many rows, of a dtype kind in ``y_kinds`` and with ``y_ndims`` dimensions,
+    and no NaN or infinity in either. With reset, validate_data would also
+    record X's width (n_features_in_) and drop the model's feature names
+    (_reset_plain_features does both).
 
     The check costs a few microseconds where validate_data costs about 0.2 ms,
     more than an epoch of a small network. Finiteness is checked on the sum, as
@@ -354,8 +357,9 @@ def _plain_fit_arrays(est, X, y, y_kinds, y_ndims):
         and X.dtype in _NATIVE_FLOATS  # not a byte-swapped one
         and X.flags.c_contiguous
         and X.shape[0] > 0
-        and X.shape[1] == getattr(est, "n_features_in_", None)
-        and not hasattr(est, "feature_names_in_")
+        and X.shape[1] > 0
+        and (reset or X.shape[1] == getattr(est, "n_features_in_", None))
+        and (reset or not hasattr(est, "feature_names_in_"))
         and type(y) is np.ndarray
         and y.ndim in y_ndims
         and y.shape[0] == X.shape[0]
@@ -367,6 +371,15 @@ def _plain_fit_arrays(est, X, y, y_kinds, y_ndims):
         return bool(np.isfinite(X.sum())) and (
             y.dtype.kind != "f" or bool(np.isfinite(y.sum()))
         )
+
+
+def _reset_plain_features(est, X):
+    """What validate_data(est, X, reset=True) records of an ndarray X: its
+    width, and no feature names (a model fitted before on a DataFrame loses
+    them)."""
+    est.n_features_in_ = X.shape[1]
+    if hasattr(est, "feature_names_in_"):
+        del est.feature_names_in_
 
 
 def _as_kernel_input(X, dtype):
@@ -427,8 +440,9 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         "max_fun": [Interval(Integral, 1, None, closed="left")],
     }
 
-    # The target dtype kinds and dimensions that a fitted model's later call
-    # takes without validate_data (see _validate_fit_data); none here.
+    # The target dtype kinds and dimensions that a fit or a fitted model's
+    # later partial_fit call takes without validate_data (see
+    # _validate_fit_data); none here.
     _plain_y_kinds = ""
     _plain_y_ndims = ()
 
@@ -714,13 +728,16 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         """validate_data(self, X, y, ...) as fit and partial_fit need it, with a
         one-column 2-D y made 1-D (and scikit-learn's warning about it).
 
-        A fitted model's later call with plain arrays (see _plain_fit_arrays,
-        with the estimator's _plain_y_kinds and _plain_y_ndims) skips it: they
-        come back as they are. Returns X, y and whether scikit-learn checked
-        them."""
-        if not reset and _plain_fit_arrays(
-            self, X, y, self._plain_y_kinds, self._plain_y_ndims
+        Plain arrays (see _plain_fit_arrays, with the estimator's
+        _plain_y_kinds and _plain_y_ndims) skip it, in a fit as in a fitted
+        model's later partial_fit call: they come back as they are (with reset,
+        their width recorded as validate_data would). Returns X, y and whether
+        scikit-learn checked them."""
+        if _plain_fit_arrays(
+            self, X, y, self._plain_y_kinds, self._plain_y_ndims, reset
         ):
+            if reset:
+                _reset_plain_features(self, X)
             return X, y, False
         X, y = validate_data(
             self,

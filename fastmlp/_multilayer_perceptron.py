@@ -327,8 +327,8 @@ _CLASSIFIER_DOC = """Multi-layer Perceptron classifier.
 
 
 class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
-    # Labels that a later partial_fit call takes as they are: 1-D integers,
-    # booleans or strings.
+    # Labels that a fit or a later partial_fit call takes as they are (no
+    # validate_data): 1-D integers, booleans or strings.
     _plain_y_kinds = "iubU"
     _plain_y_ndims = (1,)
 
@@ -581,8 +581,8 @@ _REGRESSOR_DOC = """Multi-layer Perceptron regressor.
 
 
 class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
-    # Targets that a later partial_fit call takes as they are: numbers, one
-    # output or several.
+    # Targets that a fit or a later partial_fit call takes as they are (no
+    # validate_data): numbers, one output or several.
     _plain_y_kinds = "fiu"
     _plain_y_ndims = (1, 2)
 

@@ -1,9 +1,10 @@
-"""partial_fit's per-call path on a fitted model.
+"""The per-call path of fit and partial_fit.
 
-A later partial_fit call skips scikit-learn's validate_data, unique_labels and
-the fresh RandomState where they would change nothing: these tests hold each
-shortcut to the scikit-learn function it stands for, on the inputs it takes and
-on the inputs it must leave to scikit-learn."""
+A fit, or a later partial_fit call on a fitted model, skips scikit-learn's
+validate_data where it would change nothing (a later call also unique_labels and
+the fresh RandomState): these tests hold each shortcut to the scikit-learn
+function it stands for, on the inputs it takes and on the inputs it must leave
+to scikit-learn."""
 
 import copy
 import warnings
@@ -105,14 +106,35 @@ KIND_CASES = [
 ]
 
 
+def model(fitted, kind, reset):
+    """The model a call sees: a fresh one for a fit (reset), else the fitted one."""
+    if reset:
+        return (MLPClassifier if kind == "clf" else MLPRegressor)(
+            hidden_layer_sizes=(4,), max_iter=2, random_state=0
+        )
+    return copy.deepcopy(fitted[kind])
+
+
+# reset=True: a fit (or a first partial_fit call), which takes any width
+RESET = pytest.mark.parametrize("reset", [False, True], ids=["later", "fit"])
+
+
+@RESET
 @pytest.mark.parametrize("kind, name", KIND_CASES)
-def test_plain_arrays_are_what_validate_data_passes_unchanged(data, fitted, kind, name):
+def test_plain_arrays_are_what_validate_data_passes_unchanged(
+    data, fitted, kind, name, reset
+):
     X, y = data
     case = {c[0]: c for c in candidates(X, y)}[name]
     Xc, yc = case[1], case[2 if kind == "clf" else 3]
-    est = copy.deepcopy(fitted[kind])
-    plain = _plain_fit_arrays(est, Xc, yc, est._plain_y_kinds, est._plain_y_ndims)
-    assert plain == case[4 if kind == "clf" else 5]
+    est = model(fitted, kind, reset)
+    plain = _plain_fit_arrays(
+        est, Xc, yc, est._plain_y_kinds, est._plain_y_ndims, reset
+    )
+    want = case[4 if kind == "clf" else 5]
+    if reset and name == "one column too few":
+        want = True  # a fit takes any width
+    assert plain == want
     if not plain:
         return
     # What the shortcut skips would have handed back the same objects and said
@@ -128,9 +150,16 @@ def test_plain_arrays_are_what_validate_data_passes_unchanged(data, fitted, kind
             y_numeric=kind == "reg",
             dtype=(np.float64, np.float32),
             order="C",
-            reset=False,
+            reset=reset,
         )
     assert Xv is Xc and yv is yc
+    if reset:
+        # what validate_data records, as the shortcut records it
+        shortcut = model(fitted, kind, reset)
+        base._reset_plain_features(shortcut, Xc)
+        assert shortcut.n_features_in_ == est.n_features_in_ == Xc.shape[1]
+        assert not hasattr(est, "feature_names_in_")
+        assert not hasattr(shortcut, "feature_names_in_")
 
 
 def test_plain_arrays_need_a_model_without_feature_names(data):
@@ -143,28 +172,58 @@ def test_plain_arrays_need_a_model_without_feature_names(data):
         est.partial_fit(X, y)
 
 
+@pytest.mark.parametrize("shortcut", [True, False])
+def test_a_fit_on_plain_arrays_records_what_validate_data_records(
+    data, monkeypatch, shortcut
+):
+    # Fitted on a DataFrame, then fitted again on an array of another width:
+    # the names go, the new width is recorded, and nothing warns about the
+    # names, with the shortcut as with validate_data.
+    pd = pytest.importorskip("pandas")
+    X, y = data
+    if not shortcut:
+        monkeypatch.setattr(base, "_plain_fit_arrays", lambda *args: False)
+    est = MLPClassifier(hidden_layer_sizes=(4,), max_iter=2, random_state=0)
+    est.fit(pd.DataFrame(X, columns=list("abcde")), y)
+    assert list(est.feature_names_in_) == list("abcde")
+    X3 = np.ascontiguousarray(X[:, :3])
+    assert (
+        _plain_fit_arrays(est, X3, y, est._plain_y_kinds, est._plain_y_ndims, True)
+        or not shortcut
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        est.fit(X3, y)
+    assert est.n_features_in_ == 3 and not hasattr(est, "feature_names_in_")
+    assert est.predict(X3).shape == (N,)
+
+
+@RESET
 @pytest.mark.parametrize("kind, name", KIND_CASES)
 def test_validated_input_is_the_same_with_and_without_the_shortcut(
-    data, fitted, monkeypatch, kind, name
+    data, fitted, monkeypatch, kind, name, reset
 ):
     X, y = data
     case = {c[0]: c for c in candidates(X, y)}[name]
     Xc, yc = case[1], case[2 if kind == "clf" else 3]
-    est = copy.deepcopy(fitted[kind])
 
     def outcome():
+        est = model(fitted, kind, reset)
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             try:
-                got = est._validate_input(Xc, yc, incremental=True, reset=False)
+                got = est._validate_input(Xc, yc, incremental=not reset, reset=reset)
             except (ValueError, TypeError) as e:
                 got = (type(e), str(e))
-        return got, [(w.category, str(w.message)) for w in caught]
+        seen = (getattr(est, "n_features_in_", None), hasattr(est, "feature_names_in_"))
+        return got, [(w.category, str(w.message)) for w in caught], seen
 
-    fast, fast_warnings = outcome()
+    fast, fast_warnings, fast_seen = outcome()
     monkeypatch.setattr(base, "_plain_fit_arrays", lambda *args: False)
-    slow, slow_warnings = outcome()
+    slow, slow_warnings, slow_seen = outcome()
     assert fast_warnings == slow_warnings
+    assert fast_seen == slow_seen
     if isinstance(slow[0], type):
         assert fast == slow
         return
@@ -217,10 +276,10 @@ def test_the_shortcut_trains_the_same_model(data, monkeypatch, kind, solver):
 
     calls = spy_validate_data(monkeypatch)
     fast = partial_fit_sequence(make, X, y, first_kw)
-    assert len(calls) == 1  # the first call only
+    assert len(calls) == 0  # plain arrays, the first call included
     monkeypatch.setattr(base, "_plain_fit_arrays", lambda *args: False)
     slow = partial_fit_sequence(make, X, y, first_kw)
-    assert len(calls) == 1 + 12
+    assert len(calls) == 12
     np.testing.assert_array_equal(fast._params, slow._params)
     assert fast.loss_curve_ == slow.loss_curve_
     assert fast.t_ == slow.t_ and fast.n_iter_ == slow.n_iter_
