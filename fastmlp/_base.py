@@ -28,6 +28,8 @@ from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.fixes import _get_additional_lbfgs_options_dict
 from sklearn.utils.optimize import _check_optimize_result
 from sklearn.utils.validation import (
+    _check_feature_names,
+    _check_n_features,
     _check_sample_weight,
     column_or_1d,
     validate_data,
@@ -374,12 +376,11 @@ def _plain_fit_arrays(est, X, y, y_kinds, y_ndims, reset=False):
 
 
 def _reset_plain_features(est, X):
-    """What validate_data(est, X, reset=True) records of an ndarray X: its
-    width, and no feature names (a model fitted before on a DataFrame loses
-    them)."""
-    est.n_features_in_ = X.shape[1]
-    if hasattr(est, "feature_names_in_"):
-        del est.feature_names_in_
+    """What validate_data(est, X, reset=True) records of X, by the same two
+    functions: its width (n_features_in_) and its feature names, which an
+    ndarray has none of (a model fitted before on a DataFrame loses them)."""
+    _check_n_features(est, X, reset=True)
+    _check_feature_names(est, X, reset=True)
 
 
 def _as_kernel_input(X, dtype):
