@@ -65,6 +65,8 @@ BLAS_MIN_WEIGHTS = 64
 # Training without per-epoch Python work runs many epochs per compiled call; each
 # call is sized to last about this long, so that Ctrl-C is seen between calls.
 EPOCH_CALL_SECONDS = 0.2
+# The most epochs one such call runs (its losses are held until it returns).
+EPOCH_CALL_LOSSES = 4096
 
 # Predictions of this many rows or more run their row blocks side by side on
 # Numba's threads (blocks of PREDICT_BLOCK rows, or PREDICT_BLAS_BLOCK for a
@@ -566,10 +568,16 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         return hasattr(self, "coefs_")
 
     def __getstate__(self):
-        state = super().__getstate__()
-        state = dict(state)
+        state = dict(super().__getstate__())
         # The views do not survive pickling as views; rebuild them on load.
-        if "_params" in state:
+        # Arrays that a user assigned to coefs_ or intercepts_ are not views of
+        # the buffer and are pickled as they are: after loading, the first use
+        # rebuilds the buffer from them (_flat_params), as it would have here.
+        params = state.get("_params")
+        if params is not None and all(
+            a.base is params
+            for a in (*state.get("coefs_", ()), *state.get("intercepts_", ()))
+        ):
             state.pop("coefs_", None)
             state.pop("intercepts_", None)
             state["_layer_units"] = self._layer_units_array()
@@ -837,7 +845,7 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
             },
         )
         self.n_iter_ = _check_optimize_result("lbfgs", opt_res, self.max_iter)
-        self.loss_ = opt_res.fun
+        self.loss_ = np.float64(opt_res.fun)  # a NumPy float, as scikit-learn's
         params[order] = opt_res.x
         if not np.isfinite(opt_res.fun):
             # L-BFGS-B stops at a non-finite loss and hands back its last
@@ -973,7 +981,7 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
                     )
                 opt.steps_done(t)
                 self.n_iter_ += 1
-                self.loss_ = accumulated_loss / n_samples
+                self.loss_ = np.float64(accumulated_loss) / n_samples
                 self.t_ += n_samples
                 self.loss_curve_.append(self.loss_)
                 if self.verbose:
@@ -1056,23 +1064,24 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         else:
             key = np.array(mt_state["state"]["key"], dtype=np.uint32)
             pos = np.array([mt_state["state"]["pos"]], dtype=np.int64)
-        losses = np.empty(self.max_iter, dtype=np.float64)
+        # Each call's epoch losses; no more than a call's worth is held, whatever
+        # max_iter says (a huge max_iter with a tol that stops early is valid).
+        losses = np.empty(min(self.max_iter, EPOCH_CALL_LOSSES), dtype=np.float64)
         hyper = opt.hyperparameters(self.alpha)
         self.n_iter_ = 0
         status = kernels.RAN_ALL
         chunk = 1
         try:
             while self.n_iter_ < self.max_iter:
-                chunk = min(chunk, self.max_iter - self.n_iter_)
+                chunk = min(chunk, self.max_iter - self.n_iter_, losses.shape[0])
                 t0 = time.perf_counter()
                 done, status, _ = _fit_epochs(
                     head, x_args, tail, hyper, ctrl_f, ctrl_i, key, pos,
-                    losses[self.n_iter_ :], chunk, blas_min, gpart,
+                    losses, chunk, blas_min, gpart,
                 )  # fmt: skip
                 elapsed = time.perf_counter() - t0
-                self.loss_curve_.extend(
-                    losses[self.n_iter_ : self.n_iter_ + done].tolist()
-                )
+                # NumPy floats, as scikit-learn's loss_curve_ holds.
+                self.loss_curve_.extend(losses[:done])
                 self.n_iter_ += done
                 if status != kernels.RAN_ALL:
                     break
@@ -1095,7 +1104,7 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         opt.learning_rate = float(ctrl_f[0]) if is_sgd else opt.learning_rate
         self.t_ = int(ctrl_i[1])
         self._no_improvement_count = int(ctrl_i[2])
-        self.best_loss_ = float(ctrl_f[4])
+        self.best_loss_ = ctrl_f[4]  # a NumPy float, as scikit-learn's
         if self.n_iter_:
             self.loss_ = self.loss_curve_[-1]
         if status == kernels.RAN_ALL and self.n_iter_ == self.max_iter:

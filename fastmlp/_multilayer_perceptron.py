@@ -3,6 +3,7 @@
 from contextlib import contextmanager
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.base import ClassifierMixin, RegressorMixin, _fit_context
 from sklearn.metrics import r2_score
 from sklearn.preprocessing import LabelBinarizer
@@ -14,6 +15,7 @@ from sklearn.utils.multiclass import (
     type_of_target,
     unique_labels,
 )
+from sklearn.utils.sparsefuncs import count_nonzero
 from sklearn.utils.validation import (
     assert_all_finite,
     check_is_fitted,
@@ -29,7 +31,12 @@ def _validation_accuracy(y_true, y_pred, sample_weight=None):
     comparison (in multilabel, a row counts when all its labels match) and the
     same np.average as accuracy_score, hence the same float; the checks cost
     about 0.4 ms per epoch, 30 times a small network's epoch."""
-    if y_true.ndim == 2:
+    if sp.issparse(y_true) or sp.issparse(y_pred):
+        # A multilabel y given sparse is decoded sparse: accuracy_score's count
+        # of the labels that differ in each row.
+        differing = count_nonzero(sp.csr_matrix(y_true) - sp.csr_matrix(y_pred), axis=1)
+        score = differing == 0
+    elif y_true.ndim == 2:
         score = (y_true == y_pred).all(axis=1)
     else:
         score = y_true == y_pred

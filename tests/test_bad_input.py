@@ -516,6 +516,10 @@ def test_partial_fit_later_calls(data, arm_guard):
         r.partial_fit(X[:, :3], y)
     with pytest.raises(ValueError, match=r"layer sizes \[5, 4, 1\] do not match"):
         r.partial_fit(X, np.c_[y, y])
+    for est in (c, r):
+        est.set_params(hidden_layer_sizes=(6,))
+        with pytest.raises(ValueError, match=r"layer sizes \[5, 4, \d\] do not match"):
+            est.partial_fit(X, y)
 
 
 def test_warm_start_must_continue_the_same_network(data, arm_guard):

@@ -1,5 +1,6 @@
 """MLPClassifier's API: signature, attributes, warnings, errors, dtypes, pickling."""
 
+import copy
 import inspect
 import io
 import pickle
@@ -182,6 +183,34 @@ def test_pickle_round_trip_keeps_views(data):
     m2.set_params(warm_start=True, max_iter=2)
     quiet_fit(m2, X, y)
     assert m2.n_iter_ == 2
+
+
+@pytest.mark.parametrize(
+    "duplicate",
+    [lambda m: pickle.loads(pickle.dumps(m)), copy.deepcopy],
+    ids=["pickle", "deepcopy"],
+)
+def test_copies_keep_assigned_coefs(data, duplicate):
+    # Arrays assigned to coefs_ / intercepts_ are what a copy holds, even when
+    # nothing has read them since (the flat buffer behind the views is stale).
+    X, y = data
+    m = quiet_fit(MLPClassifier((6,), max_iter=20, random_state=0), X, y)
+    m.coefs_ = [np.full_like(c, 0.01) for c in m.coefs_]
+    m2 = duplicate(m)
+    for a, b in zip(m2.coefs_ + m2.intercepts_, m.coefs_ + m.intercepts_, strict=True):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(m2.predict_proba(X), m.predict_proba(X))
+    # Other layer sizes than the fitted ones.
+    k = m.n_outputs_
+    m.coefs_ = [np.full((X.shape[1], 8), 0.02), np.full((8, k), -0.03)]
+    m.intercepts_ = [np.full(8, 0.1), np.zeros(k)]
+    m3 = duplicate(m)
+    assert [c.shape for c in m3.coefs_] == [(X.shape[1], 8), (8, k)]
+    np.testing.assert_array_equal(m3.predict_proba(X), m.predict_proba(X))
+    # A copy of a model that has used its assigned arrays is views again.
+    m4 = duplicate(m)
+    for a in m4.coefs_ + m4.intercepts_:
+        assert a.base is m4._params
 
 
 def test_pipeline(data):

@@ -354,6 +354,101 @@ def test_multilabel(solver):
     np.testing.assert_allclose(fm.predict_proba(X), sk.predict_proba(X), rtol=1e-5)
 
 
+@pytest.mark.parametrize("fmt", ["csr", "csc"])
+def test_early_stopping_multilabel_sparse_y(fmt):
+    # A sparse multilabel y is decoded sparse; the validation rows are scored
+    # as accuracy_score scores them.
+    X, _ = _classification()
+    Y = (np.random.RandomState(0).rand(X.shape[0], 4) > 0.6).astype(int)
+    sk, fm = fit_both(
+        X,
+        sp.csr_matrix(Y) if fmt == "csr" else sp.csc_matrix(Y),
+        hidden_layer_sizes=(10,),
+        early_stopping=True,
+        max_iter=40,
+        random_state=0,
+    )
+    np.testing.assert_allclose(fm.validation_scores_, sk.validation_scores_, rtol=1e-12)
+    assert fm.best_validation_score_ == sk.best_validation_score_
+    assert fm.n_iter_ == sk.n_iter_
+    assert_close_weights(sk, fm, COEF_RTOL)
+    np.testing.assert_array_equal(fm.predict(X).toarray(), sk.predict(X).toarray())
+
+
+def test_huge_max_iter_stops_as_sklearn():
+    # Nothing is sized by max_iter: a huge one with a tol that stops early is a
+    # valid fit.
+    X, y = _penguins()
+    params = dict(hidden_layer_sizes=(5,), max_iter=10**11, tol=0.05, random_state=0)
+    sk, fm = fit_both(X, y, **params)
+    assert fm.n_iter_ == sk.n_iter_ < 100
+    np.testing.assert_allclose(fm.loss_curve_, sk.loss_curve_, rtol=LOSS_RTOL)
+
+
+def test_epochs_across_compiled_calls(monkeypatch):
+    # The compiled calls hold at most EPOCH_CALL_LOSSES epochs each: a fit of
+    # many such calls (the last one cut short by the stopping rule) is the same
+    # fit.
+    import fastmlp._base
+
+    calls = []  # (epochs asked, epochs run) of each compiled call
+    real = fastmlp._base._fit_epochs
+
+    def spy(*args):
+        out = real(*args)
+        calls.append((args[9], out[0]))
+        return out
+
+    monkeypatch.setattr(fastmlp._base, "EPOCH_CALL_LOSSES", 5)
+    monkeypatch.setattr(fastmlp._base, "_fit_epochs", spy)
+    X, y = _penguins()
+    params = dict(hidden_layer_sizes=(5, 5), max_iter=1000, tol=1e-3, random_state=0)
+    sk, fm = fit_both(X, y, **params)
+    assert sk.n_iter_ < 1000
+    assert max(asked for asked, _ in calls) == 5
+    assert calls[-1][1] < calls[-1][0]  # the last call stopped within its epochs
+    assert sum(done for _, done in calls) == fm.n_iter_
+    assert_same_model(sk, fm, X)
+    sk, fm = fit_both(X, y, hidden_layer_sizes=(5, 5), random_state=0, **LONG)
+    assert_same_model(sk, fm, X)
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        dict(),
+        dict(solver="sgd"),
+        dict(early_stopping=True),
+        dict(verbose=True),
+        dict(solver="lbfgs"),
+        dict(partial_fit=True),
+    ],
+    ids=["adam", "sgd", "early-stopping", "verbose", "lbfgs", "partial_fit"],
+)
+def test_loss_attributes_have_sklearns_types(params, capsys):
+    X, y = _penguins()
+    params = dict(params)
+    partial = params.pop("partial_fit", False)
+    models = []
+    for cls in (SkMLPClassifier, MLPClassifier):
+        m = cls(hidden_layer_sizes=(5,), max_iter=5, random_state=0, **params)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            if partial:
+                m.partial_fit(X, y, classes=np.unique(y)).partial_fit(X, y)
+            else:
+                m.fit(X, y)
+        models.append(m)
+    sk, fm = models
+    for name in ("loss_", "best_loss_", "best_validation_score_"):
+        assert type(getattr(fm, name, None)) is type(getattr(sk, name, None)), name
+    for name in ("loss_curve_", "validation_scores_"):
+        a, b = getattr(fm, name, None), getattr(sk, name, None)
+        assert type(a) is type(b), name
+        if b is not None:
+            assert [type(v) for v in a] == [type(v) for v in b], name
+
+
 def _regression(n_outputs=1):
     X, y = make_regression(
         n_samples=300, n_features=8, n_targets=n_outputs, noise=1.0, random_state=0
