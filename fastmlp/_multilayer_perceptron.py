@@ -47,10 +47,13 @@ def _validation_accuracy(y_true, y_pred, sample_weight=None):
 def _orderable_labels(what, y=None):
     """Class labels are sorted; labels of mixed types (str and int, or None
     among strings) cannot be, and Python's TypeError does not say which input
-    is at fault. A continuous y is named as such rather than printed."""
+    is at fault. A continuous y is named as such rather than printed.
+    scikit-learn's own TypeErrors (bytes labels, say) pass through as they are."""
     try:
         yield
     except TypeError as e:
+        if "not supported between instances" not in str(e):
+            raise
         raise TypeError(
             "The class labels in %s cannot be sorted (%s): use labels of one "
             "type, all strings or all numbers, and no None." % (what, e)

@@ -388,6 +388,11 @@ CLASSIFIER_Y_CASES = {
         lambda X, y: (X, np.array(["a", None] * (N // 2), dtype=object)),
         r"class labels in y cannot be sorted .*NoneType",
     ),
+    # scikit-learn's own message, not framed as a sorting problem.
+    "bytes labels": (
+        lambda X, y: (X, np.array([b"a", b"b"] * (N // 2))),
+        r"^Support for labels represented as bytes is not supported",
+    ),
     # fit finds the NaN; partial_fit sorts the labels before it validates y.
     "NaN among object labels": (
         lambda X, y: (X, np.array(["a", np.nan] * (N // 2), dtype=object)),
