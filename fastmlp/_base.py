@@ -661,6 +661,11 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
             raise ValueError(
                 "hidden_layer_sizes must be > 0, got %s." % hidden_layer_sizes
             )
+        if max(hidden_layer_sizes, default=1) > np.iinfo(np.int32).max:
+            raise ValueError(
+                "hidden_layer_sizes must be below 2**31 units per layer, got %s."
+                % hidden_layer_sizes
+            )
         if self.early_stopping and incremental:
             raise ValueError("partial_fit does not support early_stopping=True")
         if (
@@ -695,29 +700,22 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         layer_units = [n_features] + hidden_layer_sizes + [self.n_outputs_]
 
         self._random_state = self._seeded_random_state()
-        if first_pass:
-            self._initialize(y, layer_units, X.dtype)
-        elif [int(u) for u in self._layer_units_array()] != layer_units:
+        if (
+            not first_pass
+            and [int(u) for u in self._layer_units_array()] != layer_units
+        ):
             raise ValueError(
                 "The fitted network's layer sizes %s do not match the sizes that "
                 "the data and hidden_layer_sizes ask for, %s."
                 % ([int(u) for u in self._layer_units_array()], layer_units)
             )
 
-        params = self._flat_params()
-        if params.dtype != X.dtype:
-            # A model continues in its own dtype.
-            X = X.astype(params.dtype)
-        if sp.issparse(X):
-            X = X.tocsr()
-        Y = _kernel_targets(y, self.out_activation_, params.dtype)
-        if sample_weight is None:
-            sw = None  # the kernels' unweighted flavour: no weights read
-        else:
-            sw = np.ascontiguousarray(sample_weight, dtype=params.dtype)
-        units = np.asarray(layer_units, dtype=np.int64)
-
         try:
+            if first_pass:
+                self._initialize(y, layer_units, X.dtype)
+            params = self._flat_params()
+            X, Y, sw = self._kernel_arrays(X, y, sample_weight, params.dtype)
+            units = np.asarray(layer_units, dtype=np.int64)
             if self.solver in _STOCHASTIC_SOLVERS:
                 self._fit_stochastic(X, Y, y, sw, sample_weight, units, incremental)
             else:
@@ -727,11 +725,49 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
                     "Solver produced non-finite parameter weights. The input data "
                     "may contain large values and need to be preprocessed."
                 )
-        except FitDivergedError:
-            # A diverged network is not left behind looking usable.
-            self._discard_parameters()
+        except Exception as e:
+            # A diverged network is not left behind looking usable, nor is a
+            # new one whose fit failed on the way (memory, say).
+            if first_pass or isinstance(e, FitDivergedError):
+                self._discard_parameters()
             raise
         return self
+
+    def _kernel_arrays(self, X, y, sample_weight, dtype):
+        """X, the targets (_kernel_targets) and the weights (None: unweighted)
+        in the model's dtype, as the kernels take them. A model continues in its
+        own dtype: values that the cast to it turns infinite (a float32 model
+        given float64 data beyond float32's range) or weights whose sum it
+        overflows are refused here, before any kernel, as the checks before
+        the cast would refuse an infinity."""
+        dtype = np.dtype(dtype)
+        if X.dtype != dtype:
+            X = X.astype(dtype)
+            values = X.data if sp.issparse(X) else X
+            if not np.isfinite(values).all():
+                raise ValueError(
+                    "Input X has values beyond the range of the model's %s "
+                    "(largest %g): scale the data down." % (dtype, np.finfo(dtype).max)
+                )
+        if sp.issparse(X):
+            X = X.tocsr()
+        Y = _kernel_targets(y, self.out_activation_, dtype)
+        if Y.dtype != y.dtype and Y.dtype.kind == "f" and not np.isfinite(Y).all():
+            raise ValueError(
+                "Input y has values beyond the range of the model's %s (largest "
+                "%g): scale the targets down." % (dtype, np.finfo(dtype).max)
+            )
+        if sample_weight is None:
+            return X, Y, None  # the kernels' unweighted flavour: no weights read
+        sw = np.ascontiguousarray(sample_weight, dtype=dtype)
+        with np.errstate(over="ignore"):
+            total = sw.sum()
+        if not np.isfinite(total):
+            raise ValueError(
+                "sample_weight's sum exceeds the range of %s: scale the weights "
+                "down." % dtype
+            )
+        return X, Y, sw
 
     def _validate_fit_data(self, X, y, reset, **y_check):
         """validate_data(self, X, y, ...) as fit and partial_fit need it, with a
@@ -900,6 +936,12 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
             if is_classifier(self):
                 y_val = self._label_binarizer.inverse_transform(y_val)
             sw_val = None if sample_weight is None else sample_weight[val_idx]
+            if sw_val is not None and not sw_val.sum() > 0:
+                raise ValueError(
+                    "The validation rows' sample weights are all zero: early "
+                    "stopping cannot score them. Give these rows weight, or "
+                    "change validation_fraction or random_state."
+                )
             sample_idx = np.ascontiguousarray(train_idx, dtype=np.int64)
         else:
             sample_idx = np.arange(X.shape[0], dtype=np.int64)
@@ -1066,14 +1108,19 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
             pos = np.array([mt_state["state"]["pos"]], dtype=np.int64)
         # Each call's epoch losses; no more than a call's worth is held, whatever
         # max_iter says (a huge max_iter with a tol that stops early is valid).
-        losses = np.empty(min(self.max_iter, EPOCH_CALL_LOSSES), dtype=np.float64)
+        max_iter = int(self.max_iter)
+        losses = np.empty(min(max_iter, EPOCH_CALL_LOSSES), dtype=np.float64)
         hyper = opt.hyperparameters(self.alpha)
         self.n_iter_ = 0
+        curve_start = len(self.loss_curve_)
+        seen_start = int(ctrl_i[1])
         status = kernels.RAN_ALL
         chunk = 1
+        recorded = 0  # epochs recorded before the latest call
         try:
-            while self.n_iter_ < self.max_iter:
-                chunk = min(chunk, self.max_iter - self.n_iter_, losses.shape[0])
+            while self.n_iter_ < max_iter:
+                chunk = min(chunk, max_iter - self.n_iter_, losses.shape[0])
+                recorded = self.n_iter_
                 t0 = time.perf_counter()
                 done, status, _ = _fit_epochs(
                     head, x_args, tail, hyper, ctrl_f, ctrl_i, key, pos,
@@ -1089,6 +1136,14 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
                 per_epoch = max(elapsed / max(done, 1), 1e-7)
                 chunk = max(1, min(chunk * 8, int(EPOCH_CALL_SECONDS / per_epoch)))
         except KeyboardInterrupt:
+            # Ctrl-C lands between compiled calls, possibly before the latest
+            # call's epochs were recorded: count them from the kernel's own tally
+            # of samples seen (ctrl_i[1], which t_ takes below), so that n_iter_
+            # and loss_curve_ describe the weights that training left.
+            total = (int(ctrl_i[1]) - seen_start) // n
+            del self.loss_curve_[curve_start + recorded :]
+            self.loss_curve_.extend(losses[: total - recorded])
+            self.n_iter_ = total
             _warn("Training interrupted by user.")
         finally:
             if mt_state is not None:
@@ -1107,7 +1162,7 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         self.best_loss_ = ctrl_f[4]  # a NumPy float, as scikit-learn's
         if self.n_iter_:
             self.loss_ = self.loss_curve_[-1]
-        if status == kernels.RAN_ALL and self.n_iter_ == self.max_iter:
+        if status == kernels.RAN_ALL and self.n_iter_ == max_iter:
             _warn(
                 "Stochastic Optimizer: Maximum iterations (%d) "
                 "reached and the optimization hasn't converged yet." % self.max_iter,

@@ -398,12 +398,17 @@ def cmd_fit(args, out=print):
         % (args.data, len(table.rows), len(features), what)
     )
 
-    warm_seconds = _warm_up(est, X, y)
-    t0 = time.perf_counter()
     try:
+        warm_seconds = _warm_up(est, X, y)
+        t0 = time.perf_counter()
         progress, caught = fit_with_progress(model, X, y)
     except ValueError as exc:
         raise CLIError("training failed: %s" % exc) from None
+    except MemoryError as exc:
+        raise CLIError(
+            "training failed: not enough memory for this network (%s); use "
+            "smaller --hidden layers" % (exc or "MemoryError")
+        ) from None
     fit_seconds = time.perf_counter() - t0
     for w in caught:
         if "interrupted by user" in str(w.message):

@@ -797,3 +797,74 @@ def test_csc_input_trains_the_csr_model(data):
     a = clf().fit(sparse_with_holes(X, "csc"), y)
     b = clf().fit(sparse_with_holes(X, "csr"), y)
     assert np.array_equal(a._params, b._params)
+
+
+# ----------------------------------------------------------------------
+# Values that only the cast to the model's dtype makes bad
+# ----------------------------------------------------------------------
+def test_values_beyond_the_models_dtype(data, arm_guard):
+    X, y = data
+    c32 = clf().fit(X.astype(np.float32), y)
+    r32 = reg().fit(X.astype(np.float32), y.astype(float))
+    before = [m._params.copy() for m in (c32, r32)]
+    arm_guard()
+    big = X.copy()
+    big[1, 1] = 1e39  # finite in float64, infinite in float32
+    for m in (c32, r32):
+        target = y if m is c32 else y.astype(float)
+        with pytest.raises(ValueError, match=r"X has values beyond .* float32"):
+            m.partial_fit(big, target)
+        with pytest.raises(ValueError, match=r"X has values beyond .* float32"):
+            m.partial_fit(sp.csr_matrix(big), target)
+    # The fitted models are kept as they were.
+    for m, p in zip((c32, r32), before, strict=True):
+        np.testing.assert_array_equal(m._params, p)
+    y39 = y.astype(float)
+    y39[5] = 1e39
+    with pytest.raises(ValueError, match=r"y has values beyond .* float32"):
+        reg().fit(X.astype(np.float32), y39)
+    ylong = y.astype(np.longdouble)
+    ylong[5] = np.longdouble("1e400")
+    if np.isfinite(ylong[5]):  # a platform whose long double is wider
+        with pytest.raises(ValueError, match=r"y has values beyond .* float64"):
+            reg().fit(X, ylong)
+    with pytest.raises(ValueError, match=r"sample_weight's sum exceeds"):
+        clf().fit(X, y, sample_weight=np.full(N, 1e308))
+
+
+def test_early_stopping_validation_weights_all_zero(data, no_kernels):
+    X, y = data
+    w = np.zeros(N)
+    w[0] = 1.0  # a positive sum, but none of it on the validation rows
+    for est in (clf(early_stopping=True), reg(early_stopping=True)):
+        with pytest.raises(ValueError, match=r"validation rows' sample weights"):
+            est.fit(X, y if isinstance(est, MLPClassifier) else y + 0.5, w)
+        assert not hasattr(est, "coefs_")
+
+
+def test_hidden_layer_too_large(data, no_kernels):
+    X, y = data
+    with pytest.raises(ValueError, match=r"hidden_layer_sizes must be below 2\*\*31"):
+        MLPClassifier((2**63,)).fit(X, y)
+
+
+def test_a_failed_new_fit_leaves_no_network(data, monkeypatch):
+    # Not only divergence: any failure of a new fit on the way (memory, say)
+    # leaves the estimator unfitted; a warm start's failure keeps its network.
+    import fastmlp._base
+
+    X, y = data
+    warm = clf(warm_start=True).fit(X, y)
+    before = warm._params.copy()
+
+    def no_memory(*args, **kwargs):
+        raise MemoryError("no memory for the buffers")
+
+    monkeypatch.setattr(fastmlp._base, "_training_buffers", no_memory)
+    for est in (clf(), reg(), clf(solver="lbfgs"), copy.deepcopy(warm)):
+        with pytest.raises(MemoryError):
+            est.fit(X, y if isinstance(est, MLPClassifier) else y + 0.5)
+        if est.warm_start:
+            np.testing.assert_array_equal(est._params, before)
+        else:
+            assert not hasattr(est, "coefs_")

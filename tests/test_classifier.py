@@ -570,3 +570,45 @@ def test_multiclass_fit_trains_on_class_indices(monkeypatch):
         MLPClassifier((4,), max_iter=3, random_state=0).fit(X, y)
     assert seen and all(Y.ndim == 1 and Y.dtype == np.int64 for Y in seen)
     np.testing.assert_array_equal(seen[0], np.searchsorted(np.unique(y), y))
+
+
+@pytest.mark.parametrize("when", ["before recording", "after recording"])
+def test_ctrl_c_between_compiled_calls_keeps_the_counts(data, monkeypatch, when):
+    # Ctrl-C is seen in Python between the compiled calls; wherever it lands,
+    # n_iter_, loss_curve_ and t_ describe the weights that training left.
+    import fastmlp._base
+
+    X, y = data
+    real = fastmlp._base._fit_epochs
+    calls = []
+
+    def interrupted(*args):
+        if when == "after recording" and len(calls) == 3:
+            raise KeyboardInterrupt  # before the fourth call starts
+        out = real(*args)
+        calls.append(out[0])
+        if when == "before recording" and len(calls) == 3:
+            raise KeyboardInterrupt  # the third call's epochs not yet recorded
+        return out
+
+    monkeypatch.setattr(fastmlp._base, "EPOCH_CALL_LOSSES", 4)
+    monkeypatch.setattr(fastmlp._base, "_fit_epochs", interrupted)
+    params = dict(hidden_layer_sizes=(5,), random_state=0, tol=0.0, max_iter=50)
+    with pytest.warns(UserWarning, match="Training interrupted by user"):
+        m = MLPClassifier(**params).fit(X, y)
+    done = sum(calls)
+    assert m.n_iter_ == len(m.loss_curve_) == done
+    assert m.t_ == done * X.shape[0]
+    monkeypatch.setattr(fastmlp._base, "_fit_epochs", real)
+    ref = quiet_fit(MLPClassifier(**{**params, "max_iter": done}), X, y)
+    np.testing.assert_array_equal(m.loss_curve_, ref.loss_curve_)
+    np.testing.assert_array_equal(m._params, ref._params)
+
+
+def test_max_iter_true_is_one_epoch(data):
+    # scikit-learn's parameter check takes a bool for an integer, as Python does.
+    X, y = data
+    one = quiet_fit(MLPClassifier((5,), max_iter=1, random_state=0), X, y)
+    true = quiet_fit(MLPClassifier((5,), max_iter=True, random_state=0), X, y)
+    assert true.n_iter_ == 1
+    np.testing.assert_array_equal(true._params, one._params)
