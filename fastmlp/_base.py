@@ -389,16 +389,30 @@ def _as_kernel_input(X, dtype):
     """X for the kernels: a C-ordered dense array, or the three arrays of a CSR
     matrix (int64 indptr and indices, data in ``dtype``).
 
-    A sparse X must have passed _check_sparse_structure (fit and predict run it
-    before validation; rows taken from a checked matrix stay valid), so that no
-    index can point outside the matrix."""
+    A sparse X has passed _check_sparse_structure (fit and predict run it
+    before validation). The kernels then read index arrays of their own,
+    copied here and checked again, so that nothing done to the user's matrix
+    meanwhile (another thread writing its indices, say) can send a kernel
+    outside it; its values, if changed, change only the result."""
     if sp.issparse(X):
         X = X.tocsr()
-        return True, (
-            np.ascontiguousarray(X.indptr, dtype=np.int64),
-            np.ascontiguousarray(X.indices, dtype=np.int64),
-            np.ascontiguousarray(X.data, dtype=dtype),
-        )
+        indptr = np.array(X.indptr, dtype=np.int64, order="C", copy=True)
+        indices = np.array(X.indices, dtype=np.int64, order="C", copy=True)
+        data = np.ascontiguousarray(X.data, dtype=dtype)
+        n_rows, n_cols = X.shape
+        nnz = indptr[-1] if indptr.shape[0] == n_rows + 1 else -1
+        used = indices[: max(nnz, 0)]
+        if not (
+            indptr[0] == 0
+            and 0 <= nnz <= min(indices.shape[0], data.shape[0])
+            and (indptr[1:] >= indptr[:-1]).all()
+            and (used.shape[0] == 0 or 0 <= used.min() <= used.max() < n_cols)
+        ):
+            raise ValueError(
+                "The sparse matrix's index arrays changed while fastmlp read it "
+                "and now point outside it."
+            )
+        return True, (indptr, indices, data)
     return False, np.ascontiguousarray(X, dtype=dtype)
 
 

@@ -868,3 +868,29 @@ def test_a_failed_new_fit_leaves_no_network(data, monkeypatch):
             np.testing.assert_array_equal(est._params, before)
         else:
             assert not hasattr(est, "coefs_")
+
+
+def test_kernels_read_their_own_copy_of_sparse_indices():
+    # The index arrays the kernels read are copies, checked again: another
+    # thread writing the user's matrix after validation cannot send a kernel
+    # outside it.
+    from fastmlp._base import _as_kernel_input
+
+    M = sp.random(30, 6, density=0.3, format="csr", random_state=0)
+    M.indices = M.indices.astype(np.int64)
+    M.indptr = M.indptr.astype(np.int64)
+    sparse, (indptr, indices, data) = _as_kernel_input(M, np.float64)
+    assert sparse
+    assert not np.shares_memory(indptr, M.indptr)
+    assert not np.shares_memory(indices, M.indices)
+    np.testing.assert_array_equal(indices, M.indices)
+    np.testing.assert_array_equal(indptr, M.indptr)
+    for field, value in (("indices", 6), ("indices", -1), ("indptr", 10**6)):
+        bad = M.copy()
+        getattr(bad, field)[-1] = value  # as if written after validation
+        with pytest.raises(ValueError, match=r"index arrays changed"):
+            _as_kernel_input(bad, np.float64)
+    bad = M.copy()
+    bad.indptr[5] = bad.indptr[6] + 1  # rows out of order
+    with pytest.raises(ValueError, match=r"index arrays changed"):
+        _as_kernel_input(bad, np.float64)
