@@ -14,6 +14,7 @@ never unpickles anything and never runs code from it. Everything read is checked
 """
 
 import json
+import math
 import os
 import re
 import tempfile
@@ -315,8 +316,63 @@ def _describe(path):
     return os.fspath(path)
 
 
+# A header larger than this is not one that fastmlp wrote.
+_MAX_HEADER_BYTES = 64 << 20
+
+
+class _Members:
+    """The archive's arrays, each read from the file only when the model asks
+    for it by name: members that the format does not use are never read, and
+    a member whose .npy header declares more data than the member holds is
+    refused before anything is allocated for it."""
+
+    def __init__(self, path, name, files):
+        self._path = path
+        self._name = name
+        self._files = files
+        self._read = {}
+
+    def __contains__(self, key):
+        return key in self._files
+
+    def __getitem__(self, key):
+        if key not in self._files:
+            raise KeyError(key)
+        if key not in self._read:
+            self._read[key] = _read_member(self._path, self._name, key)
+        return self._read[key]
+
+
+def _read_member(path, name, key, max_bytes=None):
+    """The array stored as key in the .npz archive at path."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            info = archive.getinfo(key + ".npy")
+            if max_bytes is not None and info.file_size > max_bytes:
+                raise ValueError("the member %s is too large" % key)
+            with archive.open(info) as f:
+                version = np.lib.format.read_magic(f)
+                if version == (1, 0):
+                    read_header = np.lib.format.read_array_header_1_0
+                else:
+                    read_header = np.lib.format.read_array_header_2_0
+                shape, _, dtype = read_header(f)
+                declared = dtype.itemsize * math.prod(shape)
+                if declared > info.file_size:
+                    raise ValueError(
+                        "the member %s declares %d bytes and holds %d"
+                        % (key, declared, info.file_size)
+                    )
+            with archive.open(info) as f:
+                return np.lib.format.read_array(f, allow_pickle=False)
+    except (MemoryError, OverflowError, *_READ_ERRORS) as exc:
+        raise ValueError(
+            "%s: damaged fastmlp model file (%s)" % (name, exc or type(exc).__name__)
+        ) from None
+
+
 def _open(path):
-    """The archive's arrays (all read into memory) and its parsed header."""
+    """The archive's parsed header and its arrays (read when asked for)."""
     name = _describe(path)
     try:
         npz = np.load(path, allow_pickle=False)
@@ -343,22 +399,20 @@ def _open(path):
         )
     with npz:
         files = set(npz.files)
-        if HEADER_KEY not in files:
-            raise ValueError(
-                "%s: not a fastmlp model file (a zip or .npz archive without a "
-                "fastmlp header)" % name
-            )
-        try:
-            arrays = {key: npz[key] for key in files}
-        except _READ_ERRORS as exc:
-            raise ValueError(
-                "%s: damaged fastmlp model file (%s)" % (name, exc)
-            ) from None
-    raw = arrays.pop(HEADER_KEY)
+    if HEADER_KEY not in files:
+        raise ValueError(
+            "%s: not a fastmlp model file (a zip or .npz archive without a "
+            "fastmlp header)" % name
+        )
+    arrays = _Members(path, name, files - {HEADER_KEY})
+    raw = _read_member(path, name, HEADER_KEY, max_bytes=_MAX_HEADER_BYTES)
     try:
         if not isinstance(raw, np.ndarray) or raw.dtype != np.uint8 or raw.ndim != 1:
             raise ValueError("the header is not a uint8 vector")
-        header = json.loads(raw.tobytes().decode("utf-8"))
+        try:
+            header = json.loads(raw.tobytes().decode("utf-8"))
+        except RecursionError:
+            raise ValueError("the header's JSON is nested too deep") from None
         if not isinstance(header, dict):
             raise ValueError("the header is not a JSON object")
     except ValueError as exc:

@@ -382,6 +382,45 @@ def test_pickled_member_is_never_unpickled(saved, tmp_path):
     assert not marker.exists()
 
 
+def test_members_the_format_does_not_use_are_never_read(saved):
+    # An object array fails to load without pickle: the load succeeds only if
+    # the member is never read (a large member, a zip bomb, would not be either).
+    header, arrays = _members(saved)
+    arrays["junk"] = np.array([{"a": 1}], dtype=object)
+    model = load(_write(saved, header, arrays))
+    assert isinstance(model, MLPClassifier)
+
+
+def test_member_declaring_more_data_than_it_holds(saved):
+    # A .npy header may claim any shape; nothing is allocated for a claim the
+    # member's size cannot back.
+    header, arrays = _members(saved)
+    with zipfile.ZipFile(saved, "w") as zf:
+        for key, value in arrays.items():
+            buf = io.BytesIO()
+            if key == "params":
+                np.lib.format.write_array_header_1_0(
+                    buf,
+                    {"descr": "<f8", "fortran_order": False, "shape": (10**11,)},
+                )
+                buf.write(value.tobytes())
+            else:
+                np.save(buf, value)
+            zf.writestr(key + ".npy", buf.getvalue())
+        buf = io.BytesIO()
+        np.save(buf, np.frombuffer(json.dumps(header).encode(), np.uint8))
+        zf.writestr(HEADER_KEY + ".npy", buf.getvalue())
+    _refused(saved, "damaged", "declares 800000000000 bytes")
+
+
+def test_header_nested_too_deep(saved):
+    _, arrays = _members(saved)
+    text = b"[" * 200_000 + b"]" * 200_000
+    with open(saved, "wb") as f:
+        np.savez(f, **arrays, **{HEADER_KEY: np.frombuffer(text, np.uint8)})
+    _refused(saved, "damaged", "nested too deep")
+
+
 def test_newer_format_version(saved):
     header, arrays = _members(saved)
     header["format_version"] = FORMAT_VERSION + 1
