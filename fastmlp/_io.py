@@ -17,6 +17,7 @@ import json
 import math
 import os
 import re
+import reprlib
 import tempfile
 import zipfile
 import zlib
@@ -451,10 +452,12 @@ def _check(condition, message, *args):
 
 def _int(value, what, minimum=0):
     _check(
-        isinstance(value, int) and not isinstance(value, bool) and value >= minimum,
-        "%s is %r, not an integer >= %d",
+        isinstance(value, int)
+        and not isinstance(value, bool)
+        and minimum <= value < 2**63,
+        "%s is %s, not an integer >= %d that fits 64 bits",
         what,
-        value,
+        reprlib.repr(value),
         minimum,
     )
     return value
@@ -463,7 +466,11 @@ def _int(value, what, minimum=0):
 def _float_or_none(value, what):
     _check(
         value is None
-        or (isinstance(value, (int, float)) and not isinstance(value, bool)),
+        or (
+            isinstance(value, (int, float))
+            and not isinstance(value, bool)
+            and not math.isnan(value)
+        ),
         "%s is %r, not a number",
         what,
         value,
@@ -662,6 +669,18 @@ def _build_estimator(entry, arrays):
         )
     est.n_outputs_ = n_outputs
     est.n_layers_ = n_layers
+    # The output activation that fit chooses for this target and loss.
+    if hasattr(est, "_label_binarizer"):
+        multiclass = est._label_binarizer.y_type_ == "multiclass"
+        expected = "softmax" if multiclass else "logistic"
+    else:
+        expected = "exp" if est.loss == "poisson" else "identity"
+    _check(
+        out_activation == expected,
+        "out_activation_ is %r where fit gives this estimator %r",
+        out_activation,
+        expected,
+    )
     est.out_activation_ = out_activation
     for attr in ("n_iter_", "t_", "_no_improvement_count"):
         if attr in fitted:
@@ -682,7 +701,9 @@ def _build_estimator(entry, arrays):
             setattr(est, attr, None)
         else:
             _check(curves[attr] == key, "the %s entry is damaged", attr)
-            setattr(est, attr, _array(arrays, key, attr).tolist())
+            curve = _array(arrays, key, attr)
+            _check(bool(np.isfinite(curve).all()), "%s is not all finite", attr)
+            setattr(est, attr, curve.tolist())
 
     # The flat buffer and the coefs_/intercepts_ views into it, as after fit.
     est._params = np.array(flat, dtype=flat.dtype, order="C", copy=True)
@@ -736,6 +757,12 @@ def _build_scaler(entry, arrays, n_features):
                 value = int(value) if spec.get("python_int") else value[()]
         else:
             _check(value.shape == (n,), "the scaler's %s has the wrong shape", attr)
+            # What StandardScaler's fit leaves: finite statistics, a variance
+            # >= 0 and a scale > 0 (1 for a constant column).
+            low = {"mean_": -np.inf, "var_": 0.0, "scale_": 0.0}[attr]
+            ok = np.isfinite(value).all() and (value >= low).all()
+            ok = ok and (attr != "scale_" or (value > 0).all())
+            _check(bool(ok), "the scaler's %s holds values that fit cannot give", attr)
         setattr(scaler, attr, value)
     return scaler
 

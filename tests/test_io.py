@@ -463,6 +463,10 @@ def test_header_that_is_not_json(saved):
         "y_type",
         "param-value",
         "missing-params",
+        "out-activation",
+        "loss-nan",
+        "loss-curve-nan",
+        "n-iter-huge",
     ],
 )
 def test_inconsistent_contents(saved, tamper):
@@ -484,4 +488,24 @@ def test_inconsistent_contents(saved, tamper):
         est["params"]["activation"] = "__import__('os')"
     elif tamper == "missing-params":
         del arrays["params"]
+    elif tamper == "out-activation":  # a classifier's outputs as a regressor's
+        est["fitted"]["out_activation_"] = "identity"
+    elif tamper == "loss-nan":
+        est["fitted"]["loss_"] = float("nan")
+    elif tamper == "loss-curve-nan":
+        arrays["loss_curve"][1] = np.nan
+    elif tamper == "n-iter-huge":
+        est["fitted"]["n_iter_"] = 10**400
     _refused(_write(saved, header, arrays), "damaged")
+
+
+@pytest.mark.parametrize("attr, value", [("scale", 0.0), ("mean", np.nan)])
+def test_scaler_statistics_that_fit_cannot_give(tmp_path, attr, value):
+    # A scale of 0 or a NaN mean would make every prediction fail as if the
+    # user's input held NaN.
+    model, X, y = _case("multiclass")
+    path = tmp_path / "pipe.fastmlp"
+    save(make_pipeline(StandardScaler(), model).fit(X, y), path)
+    header, arrays = _members(path)
+    arrays["scaler_" + attr][0] = value
+    _refused(_write(path, header, arrays), "damaged", "scaler's %s_" % attr)
