@@ -464,7 +464,10 @@ def cmd_fit(args, out=print):
             % (score_name, val_score, best_epoch, 100 * args.validation_fraction)
         )
     else:
-        out("validation %s: none (--early-stopping holds rows out)" % score_name)
+        out(
+            "validation %s: none (without --early-stopping no rows are held out)"
+            % score_name
+        )
 
     metadata = {
         "target": target,
