@@ -416,6 +416,17 @@ def _as_kernel_input(X, dtype):
     return False, np.ascontiguousarray(X, dtype=dtype)
 
 
+def _views_of(params, coefs, intercepts):
+    """Whether coefs_ and intercepts_ are all still views of the flat buffer
+    params (no array assigned to them since)."""
+    return params is not None and all(a.base is params for a in (*coefs, *intercepts))
+
+
+def _narrows(src, dst):
+    """Whether casting floats of dtype src to dtype dst can overflow."""
+    return src.kind == dst.kind == "f" and np.finfo(src).max > np.finfo(dst).max
+
+
 class BaseMultilayerPerceptron(BaseEstimator, ABC):
     """Base class for MLP classification and regression.
 
@@ -546,9 +557,7 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         from what coefs_ and intercepts_ now hold.
         """
         params = getattr(self, "_params", None)
-        if params is not None and all(
-            a.base is params for a in (*self.coefs_, *self.intercepts_)
-        ):
+        if _views_of(params, self.coefs_, self.intercepts_):
             return params
         coefs = [np.asarray(c) for c in self.coefs_]
         intercepts = [np.asarray(b) for b in self.intercepts_]
@@ -587,10 +596,8 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         # Arrays that a user assigned to coefs_ or intercepts_ are not views of
         # the buffer and are pickled as they are: after loading, the first use
         # rebuilds the buffer from them (_flat_params), as it would have here.
-        params = state.get("_params")
-        if params is not None and all(
-            a.base is params
-            for a in (*state.get("coefs_", ()), *state.get("intercepts_", ()))
+        if _views_of(
+            state.get("_params"), state.get("coefs_", ()), state.get("intercepts_", ())
         ):
             state.pop("coefs_", None)
             state.pop("intercepts_", None)
@@ -756,9 +763,10 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         the cast would refuse an infinity."""
         dtype = np.dtype(dtype)
         if X.dtype != dtype:
+            narrowed = _narrows(X.dtype, dtype)
             X = X.astype(dtype)
             values = X.data if sp.issparse(X) else X
-            if not np.isfinite(values).all():
+            if narrowed and not np.isfinite(values).all():
                 raise ValueError(
                     "Input X has values beyond the range of the model's %s "
                     "(largest %g): scale the data down." % (dtype, np.finfo(dtype).max)
@@ -766,7 +774,7 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         if sp.issparse(X):
             X = X.tocsr()
         Y = _kernel_targets(y, self.out_activation_, dtype)
-        if Y.dtype != y.dtype and Y.dtype.kind == "f" and not np.isfinite(Y).all():
+        if _narrows(y.dtype, Y.dtype) and not np.isfinite(Y).all():
             raise ValueError(
                 "Input y has values beyond the range of the model's %s (largest "
                 "%g): scale the targets down." % (dtype, np.finfo(dtype).max)
