@@ -16,7 +16,6 @@ from abc import ABC, abstractmethod
 from contextlib import contextmanager
 from numbers import Integral, Real
 
-import numba
 import numpy as np
 import scipy.optimize
 import scipy.sparse as sp
@@ -37,7 +36,7 @@ from sklearn.utils.validation import (
 
 from fastmlp import kernels
 from fastmlp._stochastic_optimizers import AdamOptimizer, SGDOptimizer
-from fastmlp.kernels import blas as kernel_blas
+from fastmlp.kernels import precompiled
 
 _STOCHASTIC_SOLVERS = ["sgd", "adam"]
 
@@ -157,6 +156,8 @@ def _warn(message, category=UserWarning):
 
 def _after_fork_in_child():
     global _PARALLEL_AFTER_FORK
+    if "numba.np.ufunc.parallel" not in sys.modules:
+        return  # no kernel of the parent has run on Numba's threads
     try:
         from numba.np.ufunc import parallel as numba_parallel
 
@@ -178,7 +179,11 @@ def _split_chunks(batch_size, blas_min):
     kernels.CHUNK_MIN_ROWS in each. A function of the batch size alone, never
     of the threads or the load: the same fit gives the same bits whether its
     chunks ran side by side or not."""
-    if blas_min is None or kernel_blas.blas_threads() is None:
+    if blas_min is None:
+        return 1
+    from fastmlp.kernels import blas as kernel_blas
+
+    if kernel_blas.blas_threads() is None:
         return 1
     return kernels.chunk_count(batch_size, SPLIT_CHUNKS)
 
@@ -215,6 +220,8 @@ def _hold_blas():
     the first holder came (the user's setting), or None where the kernels run
     on the fallback binding, whose BLAS fastmlp does not steer."""
     global _blas_holders, _blas_threads_before
+    from fastmlp.kernels import blas as kernel_blas
+
     with _BLAS_HOLD:
         if _blas_holders == 0:
             threads = kernel_blas.blas_threads()
@@ -229,6 +236,8 @@ def _hold_blas():
 
 def _release_blas():
     global _blas_holders
+    from fastmlp.kernels import blas as kernel_blas
+
     with _BLAS_HOLD:
         _blas_holders -= 1
         if _blas_holders == 0 and _blas_threads_before != 1:
@@ -249,7 +258,7 @@ def _kernel_threads(blas, parallel=True):
     try:
         ok = parallel and _PARALLEL_AFTER_FORK
         if ok and blas:
-            ok = user is not None and user >= 2 and numba.get_num_threads() >= 2
+            ok = user is not None and user >= 2 and _numba_threads() >= 2
         if ok and not _THREAD_POOL.acquire(blocking=False):
             ok = False
         try:
@@ -262,6 +271,23 @@ def _kernel_threads(blas, parallel=True):
             _release_blas()
 
 
+def _numba_threads():
+    """Numba's thread count (imports Numba: only for kernels that run on it)."""
+    import numba
+
+    return numba.get_num_threads()
+
+
+def _run_kernel(name, args):
+    """kernels.<name>(*args), on the precompiled kernels where they take these
+    arguments (kernels.precompiled: the same machine code, without Numba in
+    the process), else on Numba's."""
+    fn = precompiled.lookup(name, args)
+    if fn is None:
+        fn = getattr(kernels, name)
+    return fn(*args)
+
+
 def _fit_epochs(
     head, x_args, tail, hyper, ctrl_f, ctrl_i, key, pos, losses, n_epochs, blas_min,
     gpart,
@@ -270,9 +296,12 @@ def _fit_epochs(
     split batches (gpart given) run their chunks side by side when the threads
     allow it."""
     with _kernel_threads(blas_min is not None, gpart is not None) as threaded:
-        return kernels.fit_epochs(
-            *head, *x_args, *tail, hyper, ctrl_f, ctrl_i, key, pos, losses, n_epochs,
-            blas_min, gpart, threaded,
+        return _run_kernel(
+            "fit_epochs",
+            (
+                *head, *x_args, *tail, hyper, ctrl_f, ctrl_i, key, pos, losses,
+                n_epochs, blas_min, gpart, threaded,
+            ),
         )  # fmt: skip
 
 
@@ -1323,19 +1352,22 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
                     out_act,
                     block,
                     _blas_min(units) if wide else None,
-                    numba.get_num_threads(),
+                    _numba_threads(),
                 )
             else:
-                bad = kernels.predict_serial(
-                    out,
-                    *x_args,
-                    n,
-                    params,
-                    units,
-                    act,
-                    out_act,
-                    block,
-                    _blas_min(units),
+                bad = _run_kernel(
+                    "predict_serial",
+                    (
+                        out,
+                        *x_args,
+                        n,
+                        params,
+                        units,
+                        act,
+                        out_act,
+                        block,
+                        _blas_min(units),
+                    ),
                 )
         if bad:
             raise ValueError(

@@ -438,22 +438,40 @@ def run(quick=False, out=print):
         "100k rows: %.2f M rows/s (sklearn %.2f)" % (0.1 / t_fm, 0.1 / t_sk),
     )
 
-    # cold start: fresh processes, compiled-code cache warm
+    # cold start: fresh processes, compiled-code cache warm; the penguin fit
+    # runs on the precompiled kernels where the install built them, and again
+    # on Numba's alone (FASTMLP_PRECOMPILED=0) for comparison
+    from fastmlp.kernels import precompiled
+
+    built = "yes" if precompiled.module() is not None else "no (not built or off)"
+    numba_only = dict(os.environ, FASTMLP_PRECOMPILED="0")
     _cold("from fastmlp import MLPClassifier", repeats=1)  # fill the cache
+    _cold("from fastmlp import MLPClassifier", env=numba_only, repeats=1)
     w_fm, i_fm = _cold("from fastmlp import MLPClassifier")
     w_sk, i_sk = _cold("from sklearn.neural_network import MLPClassifier")
+    w_nb, i_nb = _cold("from fastmlp import MLPClassifier", env=numba_only)
     row(
         "coldstart",
         w_fm,
         w_sk,
         "x",
-        "process wall time; in-process %.2f s vs %.2f s" % (i_fm, i_sk),
+        "process wall time; in-process %.2f s vs %.2f s; precompiled kernels: %s "
+        "(on Numba's kernels alone %.2f s, in-process %.2f s)"
+        % (i_fm, i_sk, built, w_nb, i_nb),
     )
     if not quick:
         with tempfile.TemporaryDirectory() as cache:
             env = dict(os.environ, NUMBA_CACHE_DIR=cache)
             w_first, _ = _cold("from fastmlp import MLPClassifier", env=env, repeats=1)
-        out("first run ever (empty compiled-code cache): %.1f s" % w_first)
+        with tempfile.TemporaryDirectory() as cache:
+            env = dict(numba_only, NUMBA_CACHE_DIR=cache)
+            w_first_nb, _ = _cold(
+                "from fastmlp import MLPClassifier", env=env, repeats=1
+            )
+        out(
+            "first run ever (empty compiled-code cache): %.1f s; on Numba's kernels "
+            "alone (FASTMLP_PRECOMPILED=0): %.1f s" % (w_first, w_first_nb)
+        )
         rows.append(
             dict(
                 name="first-run",

@@ -9,8 +9,8 @@ follow scikit-learn's ``sklearn/neural_network/_stochastic_optimizers.py``.
 
 import numpy as np
 
-from fastmlp.kernels import SOLVER_ADAM, SOLVER_SGD, adam_update, sgd_update
-from fastmlp.kernels.optimizers import adam_learning_rate
+from fastmlp import kernels
+from fastmlp.kernels.layout import SOLVER_ADAM, SOLVER_SGD, adam_learning_rate
 
 
 class BaseOptimizer:
@@ -96,7 +96,7 @@ class SGDOptimizer(BaseOptimizer):
 
     def update(self, params, grads):
         """One SGD step on the flat buffer ``params`` in place."""
-        sgd_update(
+        kernels.sgd_update(
             params,
             self.velocities,
             grads,
@@ -173,14 +173,14 @@ class AdamOptimizer(BaseOptimizer):
         if t > 0:
             # The kernel's own formula, run as Python (same pow, no compiled
             # code to load for one number).
-            self.learning_rate = adam_learning_rate.py_func(
+            self.learning_rate = adam_learning_rate(
                 float(self.learning_rate_init), self.beta_1, self.beta_2, t
             )
 
     def update(self, params, grads):
         """One Adam step on the flat buffer ``params`` in place."""
         self.steps_done(self.t + 1)
-        adam_update(
+        kernels.adam_update(
             params,
             self.ms,
             self.vs,

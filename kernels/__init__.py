@@ -11,56 +11,63 @@ Every kernel is compiled with ``cache=True`` (a new process loads machine code
 instead of compiling), ``nogil=True`` (threads run kernels side by side) and
 NumPy's error model (no Python-style division checks, so divisions and square
 roots vectorize; a non-finite result is detected by the caller instead).
+
+The codes and buffer sizes (``layout``) are plain Python and import at once;
+the compiled kernels are imported on first use, so that a process whose fits
+all run on the precompiled kernels (``precompiled``) never imports Numba.
 """
 
-from .activations import (
+import importlib
+
+from .layout import (
     ACT_IDENTITY,
     ACT_LOGISTIC,
     ACT_RELU,
     ACT_TANH,
-    activation_backward,
-    activation_forward,
-)
-from .dense import (
-    dense_backward,
-    dense_backward_blas,
-    dense_backward_blas_rows,
-    dense_forward,
-    dense_forward_blas,
-    dense_forward_blas_rows,
-    dense_forward_rows,
-)
-from .losses import (
+    CHUNK_MIN_ROWS,
+    DIVERGED,
     OUT_EXP,
     OUT_IDENTITY,
     OUT_LOGISTIC,
     OUT_SOFTMAX,
-    output_forward,
-    output_loss_backward,
-)
-from .optimizers import SOLVER_ADAM, SOLVER_SGD, adam_update, sgd_update
-from .predict import (
-    ROWS_MAX,
-    predict_parallel,
-    predict_serial,
-)
-from .sparse import sparse_dense_backward, sparse_dense_forward, sparse_rows_forward
-from .train import (
-    CHUNK_MIN_ROWS,
-    DIVERGED,
     RAN_ALL,
+    ROWS_MAX,
+    SOLVER_ADAM,
+    SOLVER_SGD,
     STOPPED,
-    batch_gradient,
     chunk_count,
     chunk_workspace,
-    finish_update,
-    fit_epochs,
-    forward_backward,
-    forward_backward_split,
     param_layout_size,
-    train_epoch,
     workspace_size,
 )
+
+# Each compiled kernel, by the module that defines it (imported on first use).
+_KERNEL_MODULES = {
+    "activation_backward": "activations",
+    "activation_forward": "activations",
+    "dense_backward": "dense",
+    "dense_backward_blas": "dense",
+    "dense_backward_blas_rows": "dense",
+    "dense_forward": "dense",
+    "dense_forward_blas": "dense",
+    "dense_forward_blas_rows": "dense",
+    "dense_forward_rows": "dense",
+    "output_forward": "losses",
+    "output_loss_backward": "losses",
+    "adam_update": "optimizers",
+    "sgd_update": "optimizers",
+    "predict_parallel": "predict",
+    "predict_serial": "predict",
+    "sparse_dense_backward": "sparse",
+    "sparse_dense_forward": "sparse",
+    "sparse_rows_forward": "sparse",
+    "batch_gradient": "train",
+    "finish_update": "train",
+    "fit_epochs": "train",
+    "forward_backward": "train",
+    "forward_backward_split": "train",
+    "train_epoch": "train",
+}
 
 # The kernels the estimators call (everything else here is a building block of
 # these): the bad-input tests replace them all to prove that validation comes
@@ -73,6 +80,20 @@ ENTRY_POINTS = (
     "predict_parallel",
     "train_epoch",
 )
+
+
+def __getattr__(name):
+    module = _KERNEL_MODULES.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module("." + module, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))
+
 
 __all__ = [
     "CHUNK_MIN_ROWS",

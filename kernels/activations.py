@@ -6,12 +6,8 @@ import numpy as np
 from numba import njit
 
 from ._config import FASTMATH
+from .layout import ACT_IDENTITY, ACT_LOGISTIC, ACT_RELU, ACT_TANH  # noqa: F401
 from .vmath import exp
-
-ACT_IDENTITY = 0
-ACT_RELU = 1
-ACT_TANH = 2
-ACT_LOGISTIC = 3
 
 
 @njit(cache=True, nogil=True, error_model="numpy", fastmath=FASTMATH)

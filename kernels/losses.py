@@ -19,12 +19,8 @@ from numba import njit
 from numba.extending import overload
 
 from ._config import FASTMATH
+from .layout import OUT_EXP, OUT_IDENTITY, OUT_LOGISTIC, OUT_SOFTMAX  # noqa: F401
 from .vmath import exp, log
-
-OUT_IDENTITY = 0
-OUT_LOGISTIC = 1
-OUT_SOFTMAX = 2
-OUT_EXP = 3
 
 
 @njit(cache=True, nogil=True, error_model="numpy", fastmath=FASTMATH)

@@ -5,13 +5,11 @@ The formulas and their order of operations are scikit-learn's
 the same model to rounding.
 """
 
-import math
-
 import numpy as np
 from numba import njit
 
-SOLVER_SGD = 0
-SOLVER_ADAM = 1
+from . import layout
+from .layout import SOLVER_ADAM, SOLVER_SGD  # noqa: F401
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -32,11 +30,11 @@ def sgd_update(params, velocity, grads, lr, momentum, nesterov, n):
             params[p] += v
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
-def adam_learning_rate(lr, beta1, beta2, t):
-    """Adam's bias-corrected step size at step t (t >= 1), in float64."""
-    tf = float(t)
-    return lr * math.sqrt(1.0 - beta2**tf) / (1.0 - beta1**tf)
+# Adam's bias-corrected step size at step t (layout.adam_learning_rate, which
+# the estimators also run as Python).
+adam_learning_rate = njit(cache=True, nogil=True, error_model="numpy")(
+    layout.adam_learning_rate
+)
 
 
 @njit(inline="always", cache=True, nogil=True)

@@ -35,10 +35,9 @@ from .dense import (
     dense_forward_blas,
     dense_forward_rows,
 )
+from .layout import ROWS_MAX
 from .losses import output_forward, output_forward_rows
 from .sparse import sparse_rows_forward
-
-ROWS_MAX = 8  # blocks smaller than this take the sample-major path
 
 
 @njit(cache=True, nogil=True, error_model="numpy")

@@ -33,6 +33,20 @@ from .dense import (
     dense_forward_blas,
     dense_forward_blas_rows,
 )
+from .layout import (  # noqa: F401
+    CHUNK_MIN_ROWS,
+    DIVERGED,
+    RAN_ALL,
+    SCHEDULE_ADAPTIVE,
+    SCHEDULE_CONSTANT,
+    SCHEDULE_INVSCALING,
+    STOPPED,
+    chunk_capacity,
+    chunk_count,
+    chunk_workspace,
+    param_layout_size,
+    workspace_size,
+)
 from .losses import output_loss_backward
 from .optimizers import (
     SOLVER_ADAM,
@@ -45,26 +59,6 @@ from .optimizers import (
 )
 from .rng import shuffle as mt_shuffle
 from .sparse import sparse_dense_backward, sparse_dense_forward
-
-
-def param_layout_size(units):
-    """Length of the flat parameter buffer for layer sizes ``units``.
-
-    Plain Python, like workspace_size: called once per fit, not worth loading
-    compiled code for."""
-    n = 0
-    for l in range(len(units) - 1):
-        n += int(units[l]) * int(units[l + 1]) + int(units[l + 1])
-    return n
-
-
-def workspace_size(units, capacity):
-    """Length of the work buffer for batches of up to ``capacity`` samples:
-    the activations and deltas, then 5 * capacity of scratch for the loss."""
-    total = 0
-    for l in range(len(units)):
-        total += int(units[l])
-    return int(capacity) * (2 * total - int(units[0]) + 5)
 
 
 @njit(cache=True, nogil=True, error_model="numpy", fastmath=FASTMATH)
@@ -285,19 +279,8 @@ def batch_gradient(
     return loss_sum
 
 
-# A chunk of a split batch has at least this many rows (a smaller batch, the
-# last of an epoch say, is cut into fewer chunks, or none), so that each
-# chunk's GEMMs stay efficient. Chunks of unequal rows run side by side only
-# where blas.side_by_side_ok allows it (float64), else one after the other.
-CHUNK_MIN_ROWS = 64
-
-
-def chunk_count(B, max_chunks):
-    """How many chunks a batch of B rows is cut into: max_chunks, or fewer so
-    that each has CHUNK_MIN_ROWS rows at least, and one at least."""
-    return max(1, min(max_chunks, B // CHUNK_MIN_ROWS))
-
-
+# Compiled twins of layout's chunk_count, chunk_capacity and workspace_size,
+# for fit_epochs and forward_backward_split.
 _n_chunks = njit(inline="always", cache=True, nogil=True)(chunk_count)
 
 
@@ -533,23 +516,6 @@ def finish_update(
         )  # fmt: skip
 
 
-def chunk_capacity(batch_size, n_chunks):
-    """The most rows a chunk takes, batches of up to batch_size rows split into
-    up to n_chunks chunks: ceil(batch_size / n_chunks) for a full batch, but a
-    smaller batch cut into fewer chunks (B // CHUNK_MIN_ROWS of them) may give
-    each up to 2 * CHUNK_MIN_ROWS - 1 rows."""
-    cap = max(-(-batch_size // n_chunks), 2 * CHUNK_MIN_ROWS - 1)
-    return min(cap, batch_size)
-
-
-def chunk_workspace(units, batch_size, n_chunks):
-    """(length of one chunk's part of the work buffer, rows per chunk at most)
-    for batches of up to batch_size rows split into up to n_chunks chunks."""
-    cap = chunk_capacity(int(batch_size), int(n_chunks))
-    return workspace_size(units, cap), cap
-
-
-# Compiled twins of the three above, for fit_epochs and forward_backward_split.
 _chunk_capacity = njit(inline="always", cache=True, nogil=True)(chunk_capacity)
 _workspace_size = njit(inline="always", cache=True, nogil=True)(workspace_size)
 
@@ -618,17 +584,6 @@ def forward_backward_split(
         NO_UPDATE, 0.0, np.empty(0), threaded,
     )  # fmt: skip
     return loss_sum / sw_sum + (0.5 * alpha) * l2 / sw_sum
-
-
-# Learning-rate schedules of the SGD solver (Adam has none).
-SCHEDULE_CONSTANT = 0
-SCHEDULE_INVSCALING = 1
-SCHEDULE_ADAPTIVE = 2
-
-# What ended a run of fit_epochs.
-RAN_ALL = 0
-STOPPED = 1
-DIVERGED = 2
 
 
 @njit(cache=True, nogil=True, error_model="numpy")

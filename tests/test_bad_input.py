@@ -27,12 +27,22 @@ class KernelCalled(AssertionError):
 
 
 def _arm(monkeypatch):
+    fails = {}
     for name in COMPUTE_KERNELS:
 
         def fail(*args, _name=name, **kwargs):
             raise KernelCalled("kernel %s ran on bad input" % _name)
 
+        fails[name] = fail
         monkeypatch.setattr(fastmlp.kernels, name, fail)
+    # The precompiled kernels too (a small float64 network runs on them).
+    lookup = fastmlp.kernels.precompiled.lookup
+
+    def armed_lookup(name, args):
+        found = lookup(name, args)
+        return None if found is None else fails[name]
+
+    monkeypatch.setattr(fastmlp.kernels.precompiled, "lookup", armed_lookup)
 
 
 @pytest.fixture

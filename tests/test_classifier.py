@@ -551,17 +551,26 @@ def test_kernel_targets_class_indices_for_softmax_only():
 
 
 def test_multiclass_fit_trains_on_class_indices(monkeypatch):
-    # The classifier's multiclass fit hands fit_epochs the class indices.
+    # The classifier's multiclass fit hands fit_epochs the class indices, on
+    # the Numba kernels and on the precompiled ones alike.
     import fastmlp.kernels as K
 
     seen = []
     real = K.fit_epochs
+    real_lookup = K.precompiled.lookup
 
     def spy(*args):
         seen.append(args[9])  # Y
         return real(*args)
 
+    def lookup(name, args):
+        found = real_lookup(name, args)
+        if found is not None and name == "fit_epochs":
+            seen.append(args[9])
+        return found
+
     monkeypatch.setattr(K, "fit_epochs", spy)
+    monkeypatch.setattr(K.precompiled, "lookup", lookup)
     X, y = make_classification(
         60, 6, n_informative=4, n_redundant=1, n_classes=3, random_state=0
     )

@@ -1,0 +1,192 @@
+"""The kernels a small float64 network's fit and predict run, compiled ahead of
+time: such a fit, in a new process, runs without importing Numba.
+
+A new process that fits with the Numba kernels (``cache=True``) still imports
+Numba (about 0.12 s here), initialises its compiler's registries and loads the
+cached machine code (about 0.15 s), and its interpreter exit walks Numba's
+objects (about 0.15 s): more than the whole 200-epoch fit. Installing fastmlp
+therefore also compiles, with Numba's ahead-of-time compiler, the variants of
+``fit_epochs`` and ``predict_serial`` listed in ``VARIANTS`` into the extension
+module ``fastmlp.kernels._precompiled`` (see ``_build_precompiled``): the same
+Python source, the same compiler, the same machine code as the kernels that
+Numba compiles when the process runs, to the bit (the tests check it).
+
+``lookup`` returns the precompiled function for a call, or None, and then the
+caller runs the Numba kernel: for any other variant (float32, sparse input,
+sample weights that are not float64, a BLAS-sized layer, a split batch), when
+the module was not built (no C compiler at install), when it was built from
+other kernel sources than these (an edited checkout: the module stores a hash
+of them), on another CPU, or with another Numba than the one installed now,
+and when the environment sets ``FASTMLP_PRECOMPILED=0``, ``NUMBA_DISABLE_JIT``
+or ``NUMBA_BOUNDSCHECK`` (the Numba kernels then run as those settings ask).
+"""
+
+import hashlib
+import importlib
+import os
+import platform
+
+import numpy as np
+
+# Argument kinds: "f8[:]" a C-contiguous, aligned float64 array of one
+# dimension (":,:" two), "i8[:]" int64, "u4[:]" uint32; "i8" an integer,
+# "bool" a boolean, "none" None.
+_BUFFER = "f8[:]"
+
+
+# fit_epochs(params, grads, opt_a, opt_b, work, X, Xp, Xi, Xd, Y, sw, idx,
+# units, act, out_act, batch_size, solver, hyper, ctrl_f, ctrl_i, mt_key,
+# mt_pos, loss_curve, n_epochs, blas_min, gpart, threaded) for a dense float64
+# X, Y the class indices (softmax) or a float64 matrix, sw None or float64, no
+# BLAS layer, unsplit batches.
+def _fit_args(y_kind, sw_kind):
+    return (
+        (_BUFFER,) * 5
+        + ("f8[:,:]", "none", "none", "none", y_kind, sw_kind, "i8[:]", "i8[:]")
+        + ("i8", "i8", "i8", "i8", "f8[:]", "f8[:]", "i8[:]", "u4[:]", "i8[:]")
+        + ("f8[:]", "i8", "none", "none", "bool")
+    )
+
+
+# predict_serial(out, X, Xp, Xi, Xd, n, params, units, act, out_act, block,
+# blas_min) for a dense float64 X and no BLAS layer.
+_PREDICT_ARGS = (
+    "f8[:,:]",
+    "f8[:,:]",
+    "none",
+    "none",
+    "none",
+    "i8",
+    "f8[:]",
+    "i8[:]",
+) + ("i8", "i8", "i8", "none")
+
+# (exported name, kernel, argument kinds, return kind)
+VARIANTS = (
+    ("fit_epochs_codes", "fit_epochs", _fit_args("i8[:]", "none"), "(i8,i8,f8)"),
+    ("fit_epochs_codes_sw", "fit_epochs", _fit_args("i8[:]", "f8[:]"), "(i8,i8,f8)"),
+    ("fit_epochs_matrix", "fit_epochs", _fit_args("f8[:,:]", "none"), "(i8,i8,f8)"),
+    ("fit_epochs_matrix_sw", "fit_epochs", _fit_args("f8[:,:]", "f8[:]"), "(i8,i8,f8)"),
+    ("predict_serial", "predict_serial", _PREDICT_ARGS, "i8"),
+)
+
+MODULE = "_precompiled"
+
+_DTYPES = {
+    "f8": np.dtype(np.float64),
+    "i8": np.dtype(np.int64),
+    "u4": np.dtype(np.uint32),
+}
+
+
+def _matcher(kind):
+    """A predicate: does an argument pass, unconverted, as this kind?"""
+    if kind == "none":
+        return lambda a: a is None
+    if kind == "bool":
+        return lambda a: type(a) is bool or type(a) is np.bool_
+    if kind == "i8":
+        return lambda a: (
+            (type(a) is int or isinstance(a, np.integer)) and (-(2**63) <= a < 2**63)
+        )
+    dtype = _DTYPES[kind[:2]]
+    ndim = kind.count(":")
+
+    def array(a):
+        return (
+            type(a) is np.ndarray
+            and a.dtype == dtype
+            and a.ndim == ndim
+            and a.flags.c_contiguous
+            and a.flags.aligned
+        )
+
+    return array
+
+
+def source_key(numba_version):
+    """What the precompiled module must have been built from to be used: a
+    hash of the kernels' source files, this machine's processor (the module is
+    compiled for the CPU it was built on) and the Numba version that built it.
+    """
+    h = hashlib.sha256()
+    here = os.path.dirname(os.path.abspath(__file__))
+    for name in sorted(os.listdir(here)):
+        if name.endswith(".py"):
+            with open(os.path.join(here, name), "rb") as f:
+                h.update(name.encode() + b"\0" + f.read() + b"\0")
+    h.update(_processor().encode() + b"\0" + numba_version.encode())
+    return int.from_bytes(h.digest()[:7], "little")  # fits an int64
+
+
+def _processor():
+    """The processor's name and instruction-set flags (Linux), or what the
+    platform module says elsewhere."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            seen = {}
+            for line in f:
+                key, _, value = line.partition(":")
+                key = key.strip()
+                if key in ("model name", "flags", "Features", "CPU part"):
+                    seen.setdefault(key, value.strip())
+            if seen:
+                return repr(sorted(seen.items()))
+    except OSError:
+        pass
+    return platform.machine() + " " + platform.processor()
+
+
+def _installed_numba():
+    try:
+        from importlib.metadata import version
+
+        return version("numba")
+    except Exception:  # noqa: BLE001 - no metadata: never match
+        return "?"
+
+
+_loaded = None  # (module or None,) once looked for
+
+
+def module():
+    """The precompiled extension module if it may be used here, else None."""
+    global _loaded
+    if _loaded is None:
+        _loaded = (_load(),)
+    return _loaded[0]
+
+
+def _load():
+    env = os.environ
+    if env.get("FASTMLP_PRECOMPILED", "1") == "0":
+        return None
+    for name in ("NUMBA_DISABLE_JIT", "NUMBA_BOUNDSCHECK"):
+        if env.get(name, "0") not in ("", "0"):
+            return None
+    try:
+        mod = importlib.import_module("." + MODULE, __package__)
+        if mod.build_key() != source_key(_installed_numba()):
+            return None
+    except Exception:  # noqa: BLE001 - not built, or not loadable here
+        return None
+    return mod
+
+
+# kernel name -> [(exported name, argument predicates)]
+_TABLE = {}
+for _export, _kernel, _kinds, _ in VARIANTS:
+    _TABLE.setdefault(_kernel, []).append((_export, tuple(map(_matcher, _kinds))))
+
+
+def lookup(kernel, args):
+    """The precompiled function that runs ``kernel(*args)``, or None."""
+    mod = module()
+    if mod is None:
+        return None
+    for export, preds in _TABLE.get(kernel, ()):
+        if len(args) == len(preds) and all(
+            p(a) for p, a in zip(preds, args, strict=True)
+        ):
+            return getattr(mod, export)
+    return None

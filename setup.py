@@ -1,0 +1,75 @@
+"""Installing fastmlp also compiles its precompiled kernels.
+
+``fastmlp.kernels._precompiled`` holds the kernels a small float64 network's
+fit and predict run, compiled ahead of time by Numba for this machine (see
+``kernels/precompiled.py``), so that a new process fits such a network without
+importing Numba. Where that compilation fails (no C compiler, say), the install
+goes on without it: every fit then runs on the kernels Numba compiles, as it
+does for everything the module does not cover.
+"""
+
+import importlib.util
+import os
+import sys
+import tempfile
+import traceback
+import types
+
+from setuptools import Extension, setup
+from setuptools.command.build_ext import build_ext
+
+ROOT = os.path.dirname(os.path.abspath(__file__))
+
+
+def _kernels_from_source():
+    """fastmlp.kernels imported from this source tree (fastmlp itself left out:
+    the kernels need only Numba and NumPy)."""
+    if "fastmlp.kernels" in sys.modules:
+        return sys.modules["fastmlp.kernels"]
+    package = types.ModuleType("fastmlp")
+    package.__path__ = []
+    sys.modules.setdefault("fastmlp", package)
+    spec = importlib.util.spec_from_file_location(
+        "fastmlp.kernels",
+        os.path.join(ROOT, "kernels", "__init__.py"),
+        submodule_search_locations=[os.path.join(ROOT, "kernels")],
+    )
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["fastmlp.kernels"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+class BuildPrecompiled(build_ext):
+    def build_extension(self, ext):
+        target = self.get_ext_fullpath(ext.name)
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        try:
+            with tempfile.TemporaryDirectory() as tmp:
+                # Numba's cache of what the build compiles stays out of the tree.
+                os.environ["NUMBA_CACHE_DIR"] = os.path.join(tmp, "cache")
+                _kernels_from_source()
+                from fastmlp.kernels._build_precompiled import build
+
+                built = build(os.path.join(tmp, "out"))
+                _move(built, target)
+        except Exception:  # noqa: BLE001 - the Numba kernels serve instead
+            traceback.print_exc()
+            print(
+                "warning: fastmlp's precompiled kernels were not built; every fit "
+                "will run on the kernels Numba compiles on first use",
+                file=sys.stderr,
+            )
+
+
+def _move(src, dst):
+    import shutil
+
+    shutil.copyfile(src, dst)
+    shutil.copymode(src, dst)
+
+
+setup(
+    ext_modules=[Extension("fastmlp.kernels._precompiled", sources=[], optional=True)],
+    cmdclass={"build_ext": BuildPrecompiled},
+)
