@@ -93,13 +93,12 @@ def _matcher(kind):
     ndim = kind.count(":")
 
     def array(a):
-        return (
-            type(a) is np.ndarray
-            and a.dtype == dtype
-            and a.ndim == ndim
-            and a.flags.c_contiguous
-            and a.flags.aligned
-        )
+        # "is": NumPy's native dtypes are single objects; an equal dtype that is
+        # another object (one with metadata, say) is refused, which is safe.
+        if type(a) is not np.ndarray or a.dtype is not dtype or a.ndim != ndim:
+            return False
+        flags = a.flags
+        return flags.c_contiguous and flags.aligned
 
     return array
 
