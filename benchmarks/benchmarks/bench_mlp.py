@@ -192,3 +192,29 @@ class TimePredict:
 
     def time_predict_proba_100k(self, dtype):
         self.model.predict_proba(self.X_100k)
+
+
+class TimeColdStart:
+    """A fresh process: import, fit the penguin network for 200 epochs, predict,
+    with the compiled-code cache warm (the script of ``fastmlp bench``'s
+    coldstart row); on the precompiled kernels, and on Numba's alone."""
+
+    params = ["precompiled", "numba"]
+    param_names = ["kernels"]
+    timeout = 300
+    number = 1
+    repeat = 3
+
+    def setup(self, kernels):
+        import os
+
+        from fastmlp._bench import _cold
+
+        self.env = dict(os.environ, FASTMLP_PRECOMPILED="1")
+        if kernels == "numba":
+            self.env["FASTMLP_PRECOMPILED"] = "0"
+        self.cold = _cold
+        _cold("from fastmlp import MLPClassifier", env=self.env, repeats=1)
+
+    def time_fresh_process(self, kernels):
+        self.cold("from fastmlp import MLPClassifier", env=self.env, repeats=1)
