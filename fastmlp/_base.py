@@ -1340,35 +1340,14 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         # Fewer than ROWS_MAX dense rows go through the sample-major loops, no
         # GEMM: no BLAS hold (a lock and two library calls) for one row.
         gemms = wide and (sparse or n >= kernels.ROWS_MAX)
+        head = (out, *x_args, n, params, units, act, out_act, block)
         with _kernel_threads(gemms, parallel) as parallel:
             if parallel:
                 bad = kernels.predict_parallel(
-                    out,
-                    *x_args,
-                    n,
-                    params,
-                    units,
-                    act,
-                    out_act,
-                    block,
-                    _blas_min(units) if wide else None,
-                    _numba_threads(),
+                    *head, _blas_min(units) if wide else None, _numba_threads()
                 )
             else:
-                bad = _run_kernel(
-                    "predict_serial",
-                    (
-                        out,
-                        *x_args,
-                        n,
-                        params,
-                        units,
-                        act,
-                        out_act,
-                        block,
-                        _blas_min(units),
-                    ),
-                )
+                bad = _run_kernel("predict_serial", (*head, _blas_min(units)))
         if bad:
             raise ValueError(
                 "Input X contains NaN or infinity (%d non-finite values)." % bad
