@@ -913,8 +913,9 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
                         blas_min, threaded,
                     )  # fmt: skip
                 else:
-                    loss = kernels.forward_backward(
-                        grads, work, params, *x_args, *fixed, blas_min
+                    loss = _run_kernel(
+                        "forward_backward",
+                        (grads, work, params, *x_args, *fixed, blas_min),
                     )
             return loss, grads[order].astype(np.float64)
 

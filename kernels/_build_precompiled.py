@@ -21,7 +21,11 @@ def build(output_dir):
 
     from . import precompiled, predict, train
 
-    kernels = {"fit_epochs": train.fit_epochs, "predict_serial": predict.predict_serial}
+    kernels = {
+        "fit_epochs": train.fit_epochs,
+        "forward_backward": train.forward_backward,
+        "predict_serial": predict.predict_serial,
+    }
     scalar = {"i8": types.int64, "f8": types.float64, "bool": types.boolean}
     arrays = {"f8": types.float64, "i8": types.int64, "u4": types.uint32}
 

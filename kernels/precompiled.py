@@ -6,10 +6,12 @@ Numba (about 0.12 s here), initialises its compiler's registries and loads the
 cached machine code (about 0.15 s), and its interpreter exit walks Numba's
 objects (about 0.15 s): more than the whole 200-epoch fit. Installing fastmlp
 therefore also compiles, with Numba's ahead-of-time compiler, the variants of
-``fit_epochs`` and ``predict_serial`` listed in ``VARIANTS`` into the extension
-module ``fastmlp.kernels._precompiled`` (see ``_build_precompiled``): the same
-Python source, the same compiler, the same machine code as the kernels that
-Numba compiles when the process runs, to the bit (the tests check it).
+``fit_epochs`` (the stochastic solvers), ``forward_backward`` (L-BFGS) and
+``predict_serial`` listed in ``VARIANTS`` into the extension module
+``fastmlp.kernels._precompiled`` (see ``_build_precompiled``): the same Python
+source through the same compiler, for the same processor, as the kernels that
+Numba compiles when the process runs, and the same results to the bit (the
+tests check it).
 
 ``lookup`` returns the precompiled function for a call, or None, and then the
 caller runs the Numba kernel: for any other variant (float32, sparse input,
@@ -29,8 +31,8 @@ import platform
 import numpy as np
 
 # Argument kinds: "f8[:]" a C-contiguous, aligned float64 array of one
-# dimension (":,:" two), "i8[:]" int64, "u4[:]" uint32; "i8" an integer,
-# "bool" a boolean, "none" None.
+# dimension (":,:" two), "i8[:]" int64, "u4[:]" uint32; "i8" an integer, "f8"
+# a float (Python's or NumPy's float64), "bool" a boolean, "none" None.
 _BUFFER = "f8[:]"
 
 
@@ -45,6 +47,17 @@ def _fit_args(y_kind, sw_kind):
         + ("f8[:,:]", "none", "none", "none", y_kind, sw_kind, "i8[:]", "i8[:]")
         + ("i8", "i8", "i8", "i8", "f8[:]", "f8[:]", "i8[:]", "u4[:]", "i8[:]")
         + ("f8[:]", "i8", "none", "none", "bool")
+    )
+
+
+# forward_backward(grads, work, params, X, Xp, Xi, Xd, Y, sw, idx, start, B,
+# capacity, units, act, out_act, alpha, blas_min): L-BFGS's loss and gradient,
+# for the same inputs.
+def _lbfgs_args(y_kind, sw_kind):
+    return (
+        (_BUFFER,) * 3
+        + ("f8[:,:]", "none", "none", "none", y_kind, sw_kind, "i8[:]", "i8", "i8")
+        + ("i8", "i8[:]", "i8", "i8", "f8", "none")
     )
 
 
@@ -67,6 +80,25 @@ VARIANTS = (
     ("fit_epochs_codes_sw", "fit_epochs", _fit_args("i8[:]", "f8[:]"), "(i8,i8,f8)"),
     ("fit_epochs_matrix", "fit_epochs", _fit_args("f8[:,:]", "none"), "(i8,i8,f8)"),
     ("fit_epochs_matrix_sw", "fit_epochs", _fit_args("f8[:,:]", "f8[:]"), "(i8,i8,f8)"),
+    ("forward_backward_codes", "forward_backward", _lbfgs_args("i8[:]", "none"), "f8"),
+    (
+        "forward_backward_codes_sw",
+        "forward_backward",
+        _lbfgs_args("i8[:]", "f8[:]"),
+        "f8",
+    ),
+    (
+        "forward_backward_matrix",
+        "forward_backward",
+        _lbfgs_args("f8[:,:]", "none"),
+        "f8",
+    ),
+    (
+        "forward_backward_matrix_sw",
+        "forward_backward",
+        _lbfgs_args("f8[:,:]", "f8[:]"),
+        "f8",
+    ),
     ("predict_serial", "predict_serial", _PREDICT_ARGS, "i8"),
 )
 
@@ -85,6 +117,8 @@ def _matcher(kind):
         return lambda a: a is None
     if kind == "bool":
         return lambda a: type(a) is bool or type(a) is np.bool_
+    if kind == "f8":
+        return lambda a: isinstance(a, float)  # float or np.float64
     if kind == "i8":
         return lambda a: (
             (type(a) is int or isinstance(a, np.integer)) and (-(2**63) <= a < 2**63)

@@ -67,7 +67,7 @@ def data(n=150, f=4, seed=0):
 def fitted_outputs(make, X, fit):
     m = make()
     fit(m)
-    out = [*m.coefs_, *m.intercepts_, np.asarray(m.loss_curve_ or [m.loss_])]
+    out = [*m.coefs_, *m.intercepts_, np.asarray(getattr(m, "loss_curve_", m.loss_))]
     out.append(np.asarray(m.n_iter_))
     if hasattr(m, "predict_proba"):
         out += [m.predict_proba(X), m.predict_proba(X[:1])]
@@ -145,6 +145,26 @@ CASES = {
             m.partial_fit(X[i::3], Y3[i::3], classes=[0, 1, 2]) for i in range(3)
         ],
     ),
+    "lbfgs classifier": (
+        lambda: MLPClassifier((5, 4), solver="lbfgs", max_iter=30, random_state=0),
+        lambda m: m.fit(X, Y3),
+    ),
+    "lbfgs weighted": (
+        lambda: MLPClassifier(
+            (5,), solver="lbfgs", activation="tanh", max_iter=30, random_state=0
+        ),
+        lambda m: m.fit(X, Y3, sample_weight=W),
+    ),
+    "lbfgs regressor": (
+        lambda: MLPRegressor(
+            hidden_layer_sizes=(6,), solver="lbfgs", max_iter=30, random_state=0
+        ),
+        lambda m: m.fit(X, X[:, :2] @ np.array([1.0, -2.0])),
+    ),
+    "lbfgs multilabel weighted": (
+        lambda: MLPClassifier((5,), solver="lbfgs", max_iter=20, random_state=1),
+        lambda m: m.fit(X, Y_MULTI, sample_weight=W),
+    ),
     "warm start": (
         lambda: MLPRegressor(
             hidden_layer_sizes=(4,), warm_start=True, max_iter=10, random_state=0
@@ -162,7 +182,8 @@ def test_the_same_bits_as_the_numba_kernels(found, case):
     assert seen == []
     seen = found(True)
     aot = fitted_outputs(make, X, fit)
-    assert "fit_epochs" in seen and "predict_serial" in seen
+    trained_by = "forward_backward" if "lbfgs" in case else "fit_epochs"
+    assert trained_by in seen and "predict_serial" in seen
     assert len(aot) == len(jit)
     for a, j in zip(aot, jit, strict=True):
         assert a.dtype == j.dtype and a.shape == j.shape
@@ -344,6 +365,7 @@ c.predict(X); c.predict_proba(X[:1]); c.score(X, y)
 c.partial_fit(X, y)
 r = MLPRegressor(hidden_layer_sizes=(3,), max_iter=20, random_state=0)
 r.fit(X, X[:, 0], sample_weight=np.ones(120)).predict(X)
+MLPClassifier((4,), solver="lbfgs", max_iter=20).fit(X, y).predict(X)
 print("numba" in sys.modules)
 MLPClassifier((5,), max_iter=2).fit(X.astype(np.float32), y)
 print("numba" in sys.modules)
