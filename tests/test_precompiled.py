@@ -29,7 +29,11 @@ def built_module():
 
 def test_the_install_built_the_module_from_these_sources():
     mod = built_module()
-    assert mod.build_key() == precompiled.source_key(version("numba"))
+    assert mod.build_key() == precompiled.source_key(version("numba")), (
+        "fastmlp.kernels._precompiled was built from other kernel sources: "
+        "reinstall (pip install -e .) or run "
+        "python -m fastmlp.kernels._build_precompiled"
+    )
     names = {v[0] for v in precompiled.VARIANTS}
     assert all(callable(getattr(mod, name)) for name in names)
 
