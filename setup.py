@@ -10,6 +10,7 @@ does for everything the module does not cover.
 
 import importlib.util
 import os
+import shutil
 import sys
 import tempfile
 import traceback
@@ -22,10 +23,10 @@ ROOT = os.path.dirname(os.path.abspath(__file__))
 
 
 def _kernels_from_source():
-    """fastmlp.kernels imported from this source tree (fastmlp itself left out:
+    """Import fastmlp.kernels from this source tree (fastmlp itself left out:
     the kernels need only Numba and NumPy)."""
     if "fastmlp.kernels" in sys.modules:
-        return sys.modules["fastmlp.kernels"]
+        return
     package = types.ModuleType("fastmlp")
     package.__path__ = []
     sys.modules.setdefault("fastmlp", package)
@@ -37,7 +38,6 @@ def _kernels_from_source():
     module = importlib.util.module_from_spec(spec)
     sys.modules["fastmlp.kernels"] = module
     spec.loader.exec_module(module)
-    return module
 
 
 class BuildPrecompiled(build_ext):
@@ -51,8 +51,7 @@ class BuildPrecompiled(build_ext):
                 _kernels_from_source()
                 from fastmlp.kernels._build_precompiled import build
 
-                built = build(os.path.join(tmp, "out"))
-                _move(built, target)
+                shutil.copy(build(os.path.join(tmp, "out")), target)
         except Exception:  # noqa: BLE001 - the Numba kernels serve instead
             traceback.print_exc()
             print(
@@ -60,13 +59,6 @@ class BuildPrecompiled(build_ext):
                 "will run on the kernels Numba compiles on first use",
                 file=sys.stderr,
             )
-
-
-def _move(src, dst):
-    import shutil
-
-    shutil.copyfile(src, dst)
-    shutil.copymode(src, dst)
 
 
 setup(
