@@ -8,6 +8,7 @@ kernels in ``fastmlp.kernels`` do the arithmetic.
 """
 
 import os
+import signal
 import sys
 import threading
 import time
@@ -152,6 +153,33 @@ def _warn(message, category=UserWarning):
         frame = frame.f_back
         level += 1
     warnings.warn(message, category, stacklevel=level - 1 if frame is None else level)
+
+
+@contextmanager
+def _deferred_interrupt():
+    """Ctrl-C held back until the block ends, then raised as KeyboardInterrupt.
+
+    Around one epoch of a fit that Python drives epoch by epoch: Python runs
+    a SIGINT handler only between bytecodes, so Ctrl-C pressed during the
+    compiled call would otherwise raise as the call returns, after the weights
+    moved but before the epoch was recorded (Adam's step count, t_, n_iter_,
+    loss_curve_). Only in the main thread and only under Python's own SIGINT
+    handler: elsewhere no KeyboardInterrupt arrives, or the user's handler
+    stays in charge."""
+    if (
+        threading.current_thread() is not threading.main_thread()
+        or signal.getsignal(signal.SIGINT) is not signal.default_int_handler
+    ):
+        yield
+        return
+    received = []
+    signal.signal(signal.SIGINT, lambda signum, frame: received.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+    if received:
+        raise KeyboardInterrupt
 
 
 def _after_fork_in_child():
@@ -1055,66 +1083,73 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         try:
             self.n_iter_ = 0
             for _ in range(self.max_iter):
-                if self.shuffle:
-                    # In place: the same draws, and the same order, as
-                    # sklearn.utils.shuffle(sample_idx, random_state=rng).
-                    rng.shuffle(sample_idx)
-                hyper = opt.hyperparameters(self.alpha)
-                ctrl_f[:] = (hyper[0], hyper[0], 0.0, 0.0, np.inf, np.inf)
-                ctrl_i[0] = opt.t
-                _, _, accumulated_loss = _fit_epochs(
-                    head, x_args, tail, hyper, ctrl_f, ctrl_i, no_key, no_pos,
-                    one_loss, 1, blas_min, gpart,
-                )  # fmt: skip
-                t = int(ctrl_i[0])
-                if t < 0:
-                    raise FitDivergedError(
-                        "The loss became non-finite in epoch %d (batch %d): the fit "
-                        "diverged. Scale the input data or lower learning_rate_init."
-                        % (self.n_iter_ + 1, -t)
-                    )
-                opt.steps_done(t)
-                self.n_iter_ += 1
-                self.loss_ = np.float64(accumulated_loss) / n_samples
-                self.t_ += n_samples
-                self.loss_curve_.append(self.loss_)
-                if self.verbose:
-                    print("Iteration %d, loss = %.8f" % (self.n_iter_, self.loss_))
+                # The epoch whole, or not at all: see _deferred_interrupt.
+                with _deferred_interrupt():
+                    if self.shuffle:
+                        # In place: the same draws, and the same order, as
+                        # sklearn.utils.shuffle(sample_idx, random_state=rng).
+                        rng.shuffle(sample_idx)
+                    hyper = opt.hyperparameters(self.alpha)
+                    ctrl_f[:] = (hyper[0], hyper[0], 0.0, 0.0, np.inf, np.inf)
+                    ctrl_i[0] = opt.t
+                    _, _, accumulated_loss = _fit_epochs(
+                        head, x_args, tail, hyper, ctrl_f, ctrl_i, no_key, no_pos,
+                        one_loss, 1, blas_min, gpart,
+                    )  # fmt: skip
+                    t = int(ctrl_i[0])
+                    if t < 0:
+                        raise FitDivergedError(
+                            "The loss became non-finite in epoch %d (batch %d): the fit "
+                            "diverged. Scale the input data or lower learning_rate_init."
+                            % (self.n_iter_ + 1, -t)
+                        )
+                    opt.steps_done(t)
+                    self.n_iter_ += 1
+                    self.loss_ = np.float64(accumulated_loss) / n_samples
+                    self.t_ += n_samples
+                    self.loss_curve_.append(self.loss_)
+                    if self.verbose:
+                        print("Iteration %d, loss = %.8f" % (self.n_iter_, self.loss_))
 
-                if early_stopping:
-                    self._update_validation(X_val, y_val, sw_val)
-                else:
-                    self._update_no_improvement_count()
-                opt.iteration_ends(self.t_)
-
-                if self._no_improvement_count > self.n_iter_no_change:
                     if early_stopping:
-                        msg = (
-                            "Validation score did not improve more than "
-                            "tol=%f for %d consecutive epochs."
-                            % (self.tol, self.n_iter_no_change)
-                        )
+                        self._update_validation(X_val, y_val, sw_val)
                     else:
-                        msg = (
-                            "Training loss did not improve more than tol=%f"
-                            " for %d consecutive epochs."
-                            % (self.tol, self.n_iter_no_change)
-                        )
-                    if opt.trigger_stopping(msg, self.verbose):
+                        self._update_no_improvement_count()
+                    opt.iteration_ends(self.t_)
+
+                    if self._no_improvement_count > self.n_iter_no_change:
+                        if early_stopping:
+                            msg = (
+                                "Validation score did not improve more than "
+                                "tol=%f for %d consecutive epochs."
+                                % (self.tol, self.n_iter_no_change)
+                            )
+                        else:
+                            msg = (
+                                "Training loss did not improve more than tol=%f"
+                                " for %d consecutive epochs."
+                                % (self.tol, self.n_iter_no_change)
+                            )
+                        if opt.trigger_stopping(msg, self.verbose):
+                            break
+                        self._no_improvement_count = 0
+
+                    if incremental:
                         break
-                    self._no_improvement_count = 0
 
-                if incremental:
-                    break
-
-                if self.n_iter_ == self.max_iter:
-                    _warn(
-                        "Stochastic Optimizer: Maximum iterations (%d) "
-                        "reached and the optimization hasn't converged yet."
-                        % self.max_iter,
-                        ConvergenceWarning,
-                    )
+                    if self.n_iter_ == self.max_iter:
+                        _warn(
+                            "Stochastic Optimizer: Maximum iterations (%d) "
+                            "reached and the optimization hasn't converged yet."
+                            % self.max_iter,
+                            ConvergenceWarning,
+                        )
         except KeyboardInterrupt:
+            if incremental:
+                # A partial_fit call is one step of the caller's own loop: stop
+                # that loop too (scikit-learn warns and returns, so a loop of
+                # partial_fit calls runs on through every Ctrl-C).
+                raise
             _warn("Training interrupted by user.")
 
         if early_stopping:

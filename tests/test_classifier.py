@@ -3,7 +3,9 @@
 import copy
 import inspect
 import io
+import os
 import pickle
+import signal
 import warnings
 from contextlib import redirect_stdout
 
@@ -611,6 +613,117 @@ def test_ctrl_c_between_compiled_calls_keeps_the_counts(data, monkeypatch, when)
     monkeypatch.setattr(fastmlp._base, "_fit_epochs", real)
     ref = quiet_fit(MLPClassifier(**{**params, "max_iter": done}), X, y)
     np.testing.assert_array_equal(m.loss_curve_, ref.loss_curve_)
+    np.testing.assert_array_equal(m._params, ref._params)
+
+
+def _interrupt_after_call(real, on_call):
+    """A _fit_epochs that runs the kernel, then, on call number on_call (from
+    1), sends this process SIGINT: Ctrl-C pressed during the kernel, whose
+    handler Python runs as soon as the compiled call has returned."""
+    calls = []
+
+    def interrupted(*args):
+        out = real(*args)
+        calls.append(out[0])
+        if len(calls) == on_call:
+            os.kill(os.getpid(), signal.SIGINT)
+        return out
+
+    return interrupted
+
+
+def test_ctrl_c_stops_a_partial_fit_loop_and_keeps_the_model(data, monkeypatch):
+    # partial_fit runs one epoch in Python. Ctrl-C during its kernel surfaces as
+    # the kernel returns: the epoch's bookkeeping (Adam's step count, t_,
+    # loss_curve_) is still done, then the interrupt propagates, so that a loop
+    # of partial_fit calls stops; the model is the one the kernel left.
+    import fastmlp._base
+
+    X, y = data
+    classes = np.unique(y)
+    params = dict(hidden_layer_sizes=(5,), random_state=0)
+    ref = MLPClassifier(**params)
+    for _ in range(3):
+        ref.partial_fit(X, y, classes=classes)
+
+    m = MLPClassifier(**params)
+    m.partial_fit(X, y, classes=classes)
+    real = fastmlp._base._fit_epochs
+    monkeypatch.setattr(fastmlp._base, "_fit_epochs", _interrupt_after_call(real, 1))
+    with pytest.raises(KeyboardInterrupt):
+        m.partial_fit(X, y)
+    monkeypatch.setattr(fastmlp._base, "_fit_epochs", real)
+    assert m.t_ == 2 * X.shape[0]
+    assert m._optimizer.t == 2 * 1  # one batch (200 rows) per epoch
+    m.partial_fit(X, y)
+    assert m.t_ == ref.t_ and m._optimizer.t == ref._optimizer.t
+    np.testing.assert_array_equal(m.loss_curve_, ref.loss_curve_)
+    np.testing.assert_array_equal(m._params, ref._params)
+
+
+def test_ctrl_c_ends_a_partial_fit_loop_in_a_real_process():
+    # End to end: SIGINT to a process looping over partial_fit ends the loop
+    # with KeyboardInterrupt, the model left consistent.
+    import subprocess
+    import sys
+
+    code = """
+import sys
+import numpy as np
+from sklearn.datasets import make_classification
+from fastmlp import MLPClassifier
+
+X, y = make_classification(20000, 20, n_informative=10, n_classes=3, random_state=0)
+m = MLPClassifier((64,), random_state=0)
+calls = 0
+try:
+    while True:
+        m.partial_fit(X, y, classes=[0, 1, 2])
+        calls += 1
+        if calls == 2:
+            print("running", flush=True)
+except KeyboardInterrupt:
+    ok = m.t_ == m._optimizer.t * 200 == len(m.loss_curve_) * X.shape[0]
+    print("stopped", calls, ok, flush=True)
+    sys.exit(0 if ok else 3)
+"""
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert proc.stdout.readline().strip() == "running"
+        proc.send_signal(signal.SIGINT)
+        out, _ = proc.communicate(timeout=120)
+    finally:
+        proc.kill()
+    assert proc.returncode == 0, out
+    assert out.startswith("stopped") and out.split()[2] == "True", out
+
+
+@pytest.mark.parametrize("kind", ["early_stopping", "verbose"])
+def test_ctrl_c_in_a_fit_epoch_by_epoch_keeps_the_counts(data, monkeypatch, kind):
+    # A fit with early stopping or verbose output runs one compiled call per
+    # epoch; Ctrl-C during the fourth call's kernel ends the fit with
+    # scikit-learn's warning after that epoch is recorded, as a clean fit of
+    # four epochs would leave it.
+    import fastmlp._base
+
+    X, y = data
+    params = dict(hidden_layer_sizes=(5,), random_state=0, tol=0.0, max_iter=20)
+    params[kind] = True
+    real = fastmlp._base._fit_epochs
+    monkeypatch.setattr(fastmlp._base, "_fit_epochs", _interrupt_after_call(real, 4))
+    with redirect_stdout(io.StringIO()):
+        with pytest.warns(UserWarning, match="Training interrupted by user"):
+            m = MLPClassifier(**params).fit(X, y)
+        monkeypatch.setattr(fastmlp._base, "_fit_epochs", real)
+        ref = quiet_fit(MLPClassifier(**{**params, "max_iter": 4}), X, y)
+    assert m.n_iter_ == len(m.loss_curve_) == 4
+    assert m.t_ == ref.t_ and m._optimizer.t == ref._optimizer.t
+    np.testing.assert_array_equal(m.loss_curve_, ref.loss_curve_)
+    if kind == "early_stopping":
+        assert m.validation_scores_ == ref.validation_scores_
+        assert m.best_validation_score_ == ref.best_validation_score_
     np.testing.assert_array_equal(m._params, ref._params)
 
 
