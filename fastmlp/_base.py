@@ -155,8 +155,15 @@ def _warn(message, category=UserWarning):
     warnings.warn(message, category, stacklevel=level - 1 if frame is None else level)
 
 
-@contextmanager
-def _deferred_interrupt():
+try:  # signal's C module: the same calls without the wrappers' enum conversions
+    import _signal as _sig  # (3 us a call, against 0.3 us)
+except ImportError:  # pragma: no cover
+    _sig = signal
+
+_SIGINT = int(signal.SIGINT)
+
+
+class _deferred_interrupt:
     """Ctrl-C held back until the block ends, then raised as KeyboardInterrupt.
 
     Around one epoch of a fit that Python drives epoch by epoch: Python runs
@@ -165,21 +172,31 @@ def _deferred_interrupt():
     moved but before the epoch was recorded (Adam's step count, t_, n_iter_,
     loss_curve_). Only in the main thread and only under Python's own SIGINT
     handler: elsewhere no KeyboardInterrupt arrives, or the user's handler
-    stays in charge."""
-    if (
-        threading.current_thread() is not threading.main_thread()
-        or signal.getsignal(signal.SIGINT) is not signal.default_int_handler
-    ):
-        yield
-        return
-    received = []
-    signal.signal(signal.SIGINT, lambda signum, frame: received.append(signum))
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, signal.default_int_handler)
-    if received:
-        raise KeyboardInterrupt
+    stays in charge. An exception raised in the block wins over a held Ctrl-C.
+    """
+
+    __slots__ = ("received",)
+
+    def _hold(self, signum, frame):
+        self.received = True
+
+    def __enter__(self):
+        self.received = None  # None: not holding
+        if (
+            threading.current_thread() is threading.main_thread()
+            and _sig.getsignal(_SIGINT) is signal.default_int_handler
+        ):
+            self.received = False
+            _sig.signal(_SIGINT, self._hold)
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        if self.received is None:
+            return False
+        _sig.signal(_SIGINT, signal.default_int_handler)
+        if self.received and exc_type is None:
+            raise KeyboardInterrupt
+        return False
 
 
 def _after_fork_in_child():
