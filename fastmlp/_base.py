@@ -962,21 +962,44 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
                         "forward_backward",
                         (grads, work, params, *x_args, *fixed, blas_min),
                     )
+            last[:] = x.copy(), loss
             return loss, grads[order].astype(np.float64)
 
+        # The last iterate L-BFGS completed, with its loss and the number of
+        # iterations: where Ctrl-C leaves the model. L-BFGS-B's last evaluation
+        # before an iteration ends is at the point it accepts.
+        x0 = params[order].astype(np.float64)
+        last = [None, None]
+        done = [x0, None, 0]
+
+        def iteration_done(xk):
+            same = last[0] is not None and np.array_equal(xk, last[0])
+            done[:] = xk.copy(), last[1] if same else None, done[2] + 1
+
         iprint = 1 if (self.verbose is True or self.verbose >= 1) else -1
-        opt_res = scipy.optimize.minimize(
-            loss_grad,
-            params[order].astype(np.float64),
-            method="L-BFGS-B",
-            jac=True,
-            options={
-                "maxfun": self.max_fun,
-                "maxiter": self.max_iter,
-                "gtol": self.tol,
-                **_get_additional_lbfgs_options_dict("iprint", iprint),
-            },
-        )
+        try:
+            opt_res = scipy.optimize.minimize(
+                loss_grad,
+                x0.copy(),
+                method="L-BFGS-B",
+                jac=True,
+                callback=iteration_done,
+                options={
+                    "maxfun": self.max_fun,
+                    "maxiter": self.max_iter,
+                    "gtol": self.tol,
+                    **_get_additional_lbfgs_options_dict("iprint", iprint),
+                },
+            )
+        except KeyboardInterrupt:
+            # As a stochastic fit: stop with scikit-learn's warning (its L-BFGS
+            # lets the interrupt through, the weights left at a trial point).
+            params[order] = done[0]
+            self.n_iter_ = done[2]
+            if done[1] is not None:
+                self.loss_ = np.float64(done[1])
+            _warn("Training interrupted by user.")
+            return
         self.n_iter_ = _check_optimize_result("lbfgs", opt_res, self.max_iter)
         self.loss_ = np.float64(opt_res.fun)  # a NumPy float, as scikit-learn's
         params[order] = opt_res.x

@@ -727,6 +727,51 @@ def test_ctrl_c_in_a_fit_epoch_by_epoch_keeps_the_counts(data, monkeypatch, kind
     np.testing.assert_array_equal(m._params, ref._params)
 
 
+@pytest.mark.parametrize("hidden", [(5,), (64,)])
+def test_ctrl_c_stops_an_lbfgs_fit_at_its_last_iterate(data, monkeypatch, hidden):
+    # Ctrl-C during an L-BFGS fit (in a line search, say) ends it as it ends a
+    # stochastic fit: scikit-learn's warning, and the model of the last
+    # iteration L-BFGS completed (not the trial point it was evaluating), with
+    # n_iter_ and loss_ to match: that of a clean fit of that many iterations.
+    # (5,): the small network's kernel; (64,): the split batch of a BLAS layer.
+    import fastmlp._base
+
+    X, y = data
+    params = dict(hidden_layer_sizes=hidden, solver="lbfgs", random_state=0)
+    name = "forward_backward_split" if hidden == (64,) else "forward_backward"
+    evaluations = []
+    if name == "forward_backward":
+        real = fastmlp._base._run_kernel
+
+        def interrupted(kernel, args):
+            out = real(kernel, args)
+            evaluations.append(kernel)
+            if len(evaluations) == 9:
+                os.kill(os.getpid(), signal.SIGINT)
+            return out
+
+        monkeypatch.setattr(fastmlp._base, "_run_kernel", interrupted)
+    else:
+        real = fastmlp._base.kernels.forward_backward_split
+
+        def interrupted(*args):
+            out = real(*args)
+            evaluations.append(name)
+            if len(evaluations) == 9:
+                os.kill(os.getpid(), signal.SIGINT)
+            return out
+
+        monkeypatch.setattr(fastmlp._base.kernels, name, interrupted)
+    with pytest.warns(UserWarning, match="Training interrupted by user"):
+        m = MLPClassifier(**params).fit(X, y)
+    assert evaluations == [name] * 9
+    assert 1 <= m.n_iter_ < 9
+    monkeypatch.undo()
+    ref = quiet_fit(MLPClassifier(**{**params, "max_iter": m.n_iter_}), X, y)
+    assert m.loss_ == ref.loss_
+    np.testing.assert_array_equal(m._params, ref._params)
+
+
 def test_max_iter_true_is_one_epoch(data):
     # scikit-learn's parameter check takes a bool for an integer, as Python does.
     X, y = data
