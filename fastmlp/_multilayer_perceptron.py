@@ -440,6 +440,12 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         -------
         self : object
             Trained MLP model.
+
+        Notes
+        -----
+        Ctrl-C during the call lets the epoch under way finish and be
+        recorded, then raises ``KeyboardInterrupt``, so that a loop of
+        ``partial_fit`` calls stops (scikit-learn's partial_fit warns and returns).
         """
         with _orderable_labels("classes"):
             if (
@@ -714,6 +720,12 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
         -------
         self : object
             Trained MLP model.
+
+        Notes
+        -----
+        Ctrl-C during the call lets the epoch under way finish and be
+        recorded, then raises ``KeyboardInterrupt``, so that a loop of
+        ``partial_fit`` calls stops (scikit-learn's partial_fit warns and returns).
         """
         return self._fit(X, y, sample_weight=sample_weight, incremental=True)
 
