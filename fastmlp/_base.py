@@ -1424,9 +1424,17 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
                 )
             else:
                 bad = _run_kernel("predict_serial", (*head, _blas_min(units)))
-        if bad:
+        if bad > 0:
             raise ValueError(
                 "Input X contains NaN or infinity (%d non-finite values)." % bad
+            )
+        if bad < 0:
+            # X is finite, the output not: the kernel counted it as it wrote.
+            _warn(
+                "The network's output holds %d NaN or infinite values for a finite "
+                "X: values of X far beyond the scale of the training data "
+                "overflowed its activations. Scale X as the training data was." % -bad,
+                RuntimeWarning,
             )
         return out
 

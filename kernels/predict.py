@@ -20,7 +20,10 @@ without the other's code.
 A CSR input goes through the sparse first-layer kernel instead.
 
 Every entry point returns the number of non-finite values it met in X, so that
-the API layer can refuse such input without a separate pass over it.
+the API layer can refuse such input without a separate pass over it; where X
+is all finite, it returns minus the number of non-finite values it wrote to
+``out`` (a network overflowed by values far beyond its training data's scale),
+so that the API layer can say so, again without a pass of its own.
 """
 
 import numpy as np
@@ -41,8 +44,29 @@ from .sparse import sparse_rows_forward
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
+def _non_finite(out, r0, B, K):
+    """How many of out[r0:r0 + B, :K] are NaN or infinite: a branch-free pass
+    (v - v is 0 for a finite v, NaN otherwise), then a count where it found
+    any."""
+    chk = out.dtype.type(0.0)
+    for i in range(B):
+        for j in range(K):
+            v = out[r0 + i, j]
+            chk += v - v
+    if chk == 0.0:
+        return 0
+    bad = 0
+    for i in range(B):
+        for j in range(K):
+            if not np.isfinite(out[r0 + i, j]):
+                bad += 1
+    return bad
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
 def _forward_rows(out, X, r0, B, params, units, act, out_act, buf_a, buf_b, blas_min):
-    """Sample-major forward of rows r0:r0 + B; returns the non-finites met in X.
+    """Sample-major forward of rows r0:r0 + B; returns (the non-finite values
+    met in X, the non-finite values written to out).
 
     Rows stay rows: wide layers are one BLAS GEMM on the block as it lies in
     memory (no transposition in or out), narrow ones the sample-major loops."""
@@ -98,7 +122,7 @@ def _forward_rows(out, X, r0, B, params, units, act, out_act, buf_a, buf_b, blas
             for i in range(B):
                 for j in range(fo):
                     out[r0 + i, j] = Zt[j, i]
-            return bad
+            return bad, _non_finite(out, r0, B, fo)
         if blas_min is not None and blas:
             gemm(Z, A, False, W, False, 0.0)
             bias_activation_rows(Z, b, a_l, fo, B)
@@ -112,7 +136,7 @@ def _forward_rows(out, X, r0, B, params, units, act, out_act, buf_a, buf_b, blas
     for i in range(B):
         for j in range(K):
             out[r0 + i, j] = Z[i, j]
-    return bad
+    return bad, _non_finite(out, r0, B, K)
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -135,7 +159,8 @@ def _forward_block(
     """Forward rows r0:r0 + B into out[r0:r0 + B], using two scratch buffers.
     X dense and Xp, Xi, Xd None, or X None and (Xp, Xi, Xd) CSR.
 
-    Returns the number of non-finite values met in X's rows (CSR: its data)."""
+    Returns (the number of non-finite values met in X's rows (CSR: its
+    data), the number of non-finite values written to out)."""
     L = units.shape[0] - 1
     n_features = units[0]
     bad = 0
@@ -178,7 +203,7 @@ def _forward_block(
     for i in range(B):
         for j in range(K):
             out[r0 + i, j] = Z[j, i]
-    return bad
+    return bad, _non_finite(out, r0, B, K)
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -198,7 +223,8 @@ def predict_serial(out, X, Xp, Xi, Xd, n, params, units, act, out_act, block, bl
     code is compiled). X dense and Xp, Xi, Xd None, or X None
     and (Xp, Xi, Xd) CSR: each flavour compiles without the other's code.
 
-    Returns the number of non-finite values in X."""
+    Returns the number of non-finite values in X, or, X all finite, minus
+    the number of non-finite values written to out (see the module's note)."""
     width = _max_width(units)
     cap = min(block, n)
     buf_a = np.empty(width * cap, dtype=params.dtype)
@@ -211,14 +237,15 @@ def predict_serial(out, X, Xp, Xi, Xd, n, params, units, act, out_act, block, bl
             if units[l] * units[l + 1] >= blas_min:
                 rows = True
     bad = 0
+    bad_out = 0
     for r0 in range(0, n, block):
         B = min(block, n - r0)
         if X is not None and (B < ROWS_MAX or rows):
-            bad += _forward_rows(
+            b_in, b_out = _forward_rows(
                 out, X, r0, B, params, units, act, out_act, buf_a, buf_b, blas_min
             )
         else:
-            bad += _forward_block(
+            b_in, b_out = _forward_block(
                 out,
                 X,
                 Xp,
@@ -234,7 +261,9 @@ def predict_serial(out, X, Xp, Xi, Xd, n, params, units, act, out_act, block, bl
                 buf_b,
                 blas_min,
             )
-    return bad
+        bad += b_in
+        bad_out += b_out
+    return bad if bad > 0 else -bad_out
 
 
 @njit(cache=True, nogil=True, error_model="numpy", parallel=True)
@@ -250,7 +279,7 @@ def predict_parallel(
     CSR). blas_min given (a dense X): sample-major blocks whose wide layers are
     BLAS GEMMs, which must then run single-threaded (the caller holds NumPy's
     BLAS to one thread: BLAS threads inside the prange would oversubscribe the
-    cores). Returns the number of non-finite values in X."""
+    cores). Returns what predict_serial returns."""
     width = _max_width(units)
     cap = min(block, n)
     n_blocks = (n + block - 1) // block
@@ -263,6 +292,7 @@ def predict_parallel(
         n_side = n // block
     n_parts = max(1, min(n_threads, n_side))
     bad = 0
+    bad_out = 0
     for t in prange(n_parts):
         buf_a = np.empty(width * cap, dtype=params.dtype)
         buf_b = np.empty(width * cap, dtype=params.dtype)
@@ -270,20 +300,24 @@ def predict_parallel(
             r0 = bi * block
             B = min(block, n - r0)
             if blas_min is not None:
-                bad += _forward_rows(
+                b_in, b_out = _forward_rows(
                     out, X, r0, B, params, units, act, out_act, buf_a, buf_b,
                     blas_min,
                 )  # fmt: skip
             else:
-                bad += _forward_block(
+                b_in, b_out = _forward_block(
                     out, X, Xp, Xi, Xd, r0, B, params, units, act, out_act, buf_a,
                     buf_b, None,
                 )  # fmt: skip
+            bad += b_in
+            bad_out += b_out
     if blas_min is not None and n_side < n_blocks:
         r0 = n_side * block
         buf_a = np.empty(width * cap, dtype=params.dtype)
         buf_b = np.empty(width * cap, dtype=params.dtype)
-        bad += _forward_rows(
+        b_in, b_out = _forward_rows(
             out, X, r0, n - r0, params, units, act, out_act, buf_a, buf_b, blas_min
         )
-    return bad
+        bad += b_in
+        bad_out += b_out
+    return bad if bad > 0 else -bad_out

@@ -772,6 +772,35 @@ def test_ctrl_c_stops_an_lbfgs_fit_at_its_last_iterate(data, monkeypatch, hidden
     np.testing.assert_array_equal(m._params, ref._params)
 
 
+@pytest.mark.parametrize("n", [2, 3000], ids=["serial", "parallel"])
+@pytest.mark.parametrize("layout", ["C", "F"])
+# scikit-learn's check_array (the F-ordered X's path) sums X to test it for
+# finiteness: 1e308 - 1e308 rows give NumPy's "invalid value" warning there.
+@pytest.mark.filterwarnings("ignore:invalid value encountered in reduce")
+def test_output_overflow_warns_and_matches_sklearn(data, n, layout):
+    # Finite rows far beyond the training data's scale overflow the network:
+    # the probabilities are NaN where scikit-learn's are (which NumPy's
+    # RuntimeWarnings announce there), with a RuntimeWarning that says why.
+    X, y = data
+    params = dict(hidden_layer_sizes=(5,), random_state=0, max_iter=50)
+    ours = quiet_fit(MLPClassifier(**params), X, y)
+    theirs = quiet_fit(SkMLPClassifier(**params), X, y)
+    Xb = np.array(X[np.arange(n) % X.shape[0]], order=layout)
+    Xb[0] = 1e308
+    Xb[1] = -1e308
+    with pytest.warns(RuntimeWarning, match="output holds .* NaN or infinite"):
+        got = ours.predict_proba(Xb)
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        want = theirs.predict_proba(Xb)
+    assert np.isnan(want[0]).all()  # the case the test is about
+    np.testing.assert_array_equal(np.isnan(got), np.isnan(want))
+    np.testing.assert_allclose(got[1:], want[1:], rtol=1e-9, atol=1e-12)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ours.predict_proba(Xb[1:])  # no warning for an output all finite
+
+
 def test_max_iter_true_is_one_epoch(data):
     # scikit-learn's parameter check takes a bool for an integer, as Python does.
     X, y = data

@@ -1522,6 +1522,40 @@ def test_predict_forward_counts_non_finite_input(rng, func, n):
     assert PREDICT[func](got, X, params, u, ACT_RELU, OUT_SOFTMAX, 32) == 2
 
 
+@pytest.mark.parametrize("func", list(PREDICT))
+@pytest.mark.parametrize("n", [1, 5, 40, 100])
+@out_ids
+@dtype_ids
+def test_predict_forward_counts_non_finite_output(rng, func, n, out, dtype):
+    # A finite X far beyond the network's scale overflows it: the kernels write
+    # the non-finite outputs the naive forward pass gives and return minus
+    # their count (X itself being all finite). The network makes every output
+    # of the row X = big NaN (every hidden unit +inf, each output the sum of
+    # +inf and -inf), and the row X = -big finite (every hidden unit 0).
+    units = fit_units((4, 6, 3), out)
+    K = units[-1]
+    u = np.array(units, dtype=np.int64)
+    params, _, _ = make_network(rng, units, dtype)
+    W1 = params[: 4 * 6].reshape((4, 6))
+    W1[...] = np.abs(W1) + 1  # so the row X = big sums past the largest float
+    W2 = params[4 * 6 + 6 : 4 * 6 + 6 + 6 * K].reshape((6, K))
+    W2[...] = np.abs(W2) * np.array([1, -1, 1, -1, 1, -1])[:, None]
+    # The reference in the kernels' dtype: float32 overflows where float64 not.
+    Ws, bs = unpack(params, units)
+    big = np.finfo(dtype).max / 2
+    X = rng.standard_normal((n, 4)).astype(dtype)
+    X[n - 1] = -big
+    X[n // 2] = big
+    got = np.empty((n, K), dtype=dtype)
+    with np.errstate(all="ignore"):
+        want = predict(X, Ws, bs, "relu", OUTS[out])
+    bad = ~np.isfinite(want)
+    assert bad[n // 2].all() and bad.sum() == K
+    assert PREDICT[func](got, X, params, u, ACT_RELU, out, 32) == -K
+    np.testing.assert_array_equal(~np.isfinite(got), bad)
+    assert_close(got[~bad], want[~bad], dtype)
+
+
 @pytest.mark.parametrize("parallel", [False, True], ids=["serial", "parallel"])
 @dtype_ids
 def test_predict_forward_csr(rng, parallel, dtype):
