@@ -27,7 +27,12 @@ def build(output_dir):
         "predict_serial": predict.predict_serial,
     }
     scalar = {"i8": types.int64, "f8": types.float64, "bool": types.boolean}
-    arrays = {"f8": types.float64, "i8": types.int64, "u4": types.uint32}
+    arrays = {
+        "f8": types.float64,
+        "f4": types.float32,
+        "i8": types.int64,
+        "u4": types.uint32,
+    }
 
     def numba_type(kind):
         if kind == "none":

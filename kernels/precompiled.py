@@ -1,5 +1,6 @@
-"""The kernels a small float64 network's fit and predict run, compiled ahead of
-time: such a fit, in a new process, runs without importing Numba.
+"""The kernels a small network's fit and predict run (float64 or float32),
+compiled ahead of time: such a fit, in a new process, runs without importing
+Numba.
 
 A new process that fits with the Numba kernels (``cache=True``) still imports
 Numba (about 0.12 s here), initialises its compiler's registries and loads the
@@ -14,8 +15,9 @@ Numba compiles when the process runs, and the same results to the bit (the
 tests check it).
 
 ``lookup`` returns the precompiled function for a call, or None, and then the
-caller runs the Numba kernel: for any other variant (float32, sparse input,
-sample weights that are not float64, a BLAS-sized layer, a split batch), when
+caller runs the Numba kernel: for any other variant (sparse input, sample
+weights of another dtype than the network's, a BLAS-sized layer, a split
+batch), when
 the module was not built (no C compiler at install), when it was built from
 other kernel sources than these (an edited checkout: the module stores a hash
 of them), on another CPU, or with another Numba than the one installed now,
@@ -31,20 +33,22 @@ import platform
 import numpy as np
 
 # Argument kinds: "f8[:]" a C-contiguous, aligned float64 array of one
-# dimension (":,:" two), "i8[:]" int64, "u4[:]" uint32; "i8" an integer, "f8"
-# a float (Python's or NumPy's float64), "bool" a boolean, "none" None.
-_BUFFER = "f8[:]"
+# dimension (":,:" two), "f4[:]" float32, "i8[:]" int64, "u4[:]" uint32; "i8"
+# an integer, "f8" a float (Python's or NumPy's float64), "bool" a boolean,
+# "none" None. ``real`` below is "f8" or "f4": the network's dtype.
 
 
 # fit_epochs(params, grads, opt_a, opt_b, work, X, Xp, Xi, Xd, Y, sw, idx,
 # units, act, out_act, batch_size, solver, hyper, ctrl_f, ctrl_i, mt_key,
-# mt_pos, loss_curve, n_epochs, blas_min, gpart, threaded) for a dense float64
-# X, Y the class indices (softmax) or a float64 matrix, sw None or float64, no
-# BLAS layer, unsplit batches.
-def _fit_args(y_kind, sw_kind):
+# mt_pos, loss_curve, n_epochs, blas_min, gpart, threaded) for a dense X of the
+# network's dtype, Y the class indices (softmax) or a matrix of that dtype, sw
+# None or of that dtype, no BLAS layer, unsplit batches. The controls (hyper,
+# ctrl_f, loss_curve) are float64 whatever the dtype.
+def _fit_args(real, y_kind, sw_kind):
+    buf = real + "[:]"
     return (
-        (_BUFFER,) * 5
-        + ("f8[:,:]", "none", "none", "none", y_kind, sw_kind, "i8[:]", "i8[:]")
+        (buf,) * 5
+        + (real + "[:,:]", "none", "none", "none", y_kind, sw_kind, "i8[:]", "i8[:]")
         + ("i8", "i8", "i8", "i8", "f8[:]", "f8[:]", "i8[:]", "u4[:]", "i8[:]")
         + ("f8[:]", "i8", "none", "none", "bool")
     )
@@ -53,59 +57,60 @@ def _fit_args(y_kind, sw_kind):
 # forward_backward(grads, work, params, X, Xp, Xi, Xd, Y, sw, idx, start, B,
 # capacity, units, act, out_act, alpha, blas_min): L-BFGS's loss and gradient,
 # for the same inputs.
-def _lbfgs_args(y_kind, sw_kind):
+def _lbfgs_args(real, y_kind, sw_kind):
+    buf = real + "[:]"
     return (
-        (_BUFFER,) * 3
-        + ("f8[:,:]", "none", "none", "none", y_kind, sw_kind, "i8[:]", "i8", "i8")
-        + ("i8", "i8[:]", "i8", "i8", "f8", "none")
+        (buf,) * 3
+        + (real + "[:,:]", "none", "none", "none", y_kind, sw_kind, "i8[:]", "i8")
+        + ("i8", "i8", "i8[:]", "i8", "i8", "f8", "none")
     )
 
 
 # predict_serial(out, X, Xp, Xi, Xd, n, params, units, act, out_act, block,
-# blas_min) for a dense float64 X and no BLAS layer.
-_PREDICT_ARGS = (
-    "f8[:,:]",
-    "f8[:,:]",
-    "none",
-    "none",
-    "none",
-    "i8",
-    "f8[:]",
-    "i8[:]",
-) + ("i8", "i8", "i8", "none")
+# blas_min) for a dense X and no BLAS layer.
+def _predict_args(real):
+    return (real + "[:,:]", real + "[:,:]", "none", "none", "none", "i8") + (
+        real + "[:]",
+        "i8[:]",
+        "i8",
+        "i8",
+        "i8",
+        "none",
+    )
 
-# (exported name, kernel, argument kinds, return kind)
-VARIANTS = (
-    ("fit_epochs_codes", "fit_epochs", _fit_args("i8[:]", "none"), "(i8,i8,f8)"),
-    ("fit_epochs_codes_sw", "fit_epochs", _fit_args("i8[:]", "f8[:]"), "(i8,i8,f8)"),
-    ("fit_epochs_matrix", "fit_epochs", _fit_args("f8[:,:]", "none"), "(i8,i8,f8)"),
-    ("fit_epochs_matrix_sw", "fit_epochs", _fit_args("f8[:,:]", "f8[:]"), "(i8,i8,f8)"),
-    ("forward_backward_codes", "forward_backward", _lbfgs_args("i8[:]", "none"), "f8"),
-    (
-        "forward_backward_codes_sw",
-        "forward_backward",
-        _lbfgs_args("i8[:]", "f8[:]"),
-        "f8",
-    ),
-    (
-        "forward_backward_matrix",
-        "forward_backward",
-        _lbfgs_args("f8[:,:]", "none"),
-        "f8",
-    ),
-    (
-        "forward_backward_matrix_sw",
-        "forward_backward",
-        _lbfgs_args("f8[:,:]", "f8[:]"),
-        "f8",
-    ),
-    ("predict_serial", "predict_serial", _PREDICT_ARGS, "i8"),
-)
+
+def _variants():
+    """(exported name, kernel, argument kinds, return kind) for each variant:
+    float64 networks under the plain names, float32 ones with "_f32" added."""
+    out = []
+    for real, suffix in (("f8", ""), ("f4", "_f32")):
+        for y, sw, name in (
+            ("i8[:]", "none", "codes"),
+            ("i8[:]", real + "[:]", "codes_sw"),
+            (real + "[:,:]", "none", "matrix"),
+            (real + "[:,:]", real + "[:]", "matrix_sw"),
+        ):
+            out.append(
+                ("fit_epochs_" + name + suffix, "fit_epochs",
+                 _fit_args(real, y, sw), "(i8,i8,f8)")
+            )  # fmt: skip
+            out.append(
+                ("forward_backward_" + name + suffix, "forward_backward",
+                 _lbfgs_args(real, y, sw), "f8")
+            )  # fmt: skip
+        out.append(
+            ("predict_serial" + suffix, "predict_serial", _predict_args(real), "i8")
+        )
+    return tuple(out)
+
+
+VARIANTS = _variants()
 
 MODULE = "_precompiled"
 
 _DTYPES = {
     "f8": np.dtype(np.float64),
+    "f4": np.dtype(np.float32),
     "i8": np.dtype(np.int64),
     "u4": np.dtype(np.uint32),
 }

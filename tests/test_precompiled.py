@@ -1,5 +1,5 @@
 """The precompiled kernels (fastmlp.kernels.precompiled): built at install for
-this machine, the same bits as the Numba kernels, run only where they take the
+this machine, the same bits as the Numba kernels (float64 and float32), run only where they take the
 call's arguments, and a process whose fits all run on them imports no Numba."""
 
 import importlib
@@ -68,9 +68,9 @@ def data(n=150, f=4, seed=0):
     return X, y3
 
 
-def fitted_outputs(make, X, fit):
+def fitted_outputs(make, X, fit, W=None):
     m = make()
-    fit(m)
+    fit(m, X, W)
     out = [*m.coefs_, *m.intercepts_, np.asarray(getattr(m, "loss_curve_", m.loss_))]
     out.append(np.asarray(m.n_iter_))
     if hasattr(m, "predict_proba"):
@@ -86,7 +86,7 @@ Y_MULTI = np.column_stack([Y3 == 0, Y3 == 2]).astype(int)
 CASES = {
     "adam softmax": (
         lambda: MLPClassifier((5, 5), max_iter=60, random_state=0),
-        lambda m: m.fit(X, Y3),
+        lambda m, X, W: m.fit(X, Y3),
     ),
     "sgd nesterov tanh": (
         lambda: MLPClassifier(
@@ -99,7 +99,7 @@ CASES = {
             random_state=1,
             batch_size=32,
         ),
-        lambda m: m.fit(X, Y3),
+        lambda m, X, W: m.fit(X, Y3),
     ),  # fmt: skip
     "sgd adaptive logistic": (
         lambda: MLPClassifier(
@@ -113,85 +113,88 @@ CASES = {
             tol=1e-2,
             random_state=2,
         ),
-        lambda m: m.fit(X, Y3),
+        lambda m, X, W: m.fit(X, Y3),
     ),  # fmt: skip
     "sample weights": (
         lambda: MLPClassifier((5,), max_iter=30, random_state=0, batch_size=20),
-        lambda m: m.fit(X, Y3, sample_weight=W),
+        lambda m, X, W: m.fit(X, Y3, sample_weight=W),
     ),
     "binary": (
         lambda: MLPClassifier((5,), activation="identity", max_iter=30, random_state=4),
-        lambda m: m.fit(X, Y3 == 1),
+        lambda m, X, W: m.fit(X, Y3 == 1),
     ),
     "multilabel": (
         lambda: MLPClassifier((5,), max_iter=30, random_state=5),
-        lambda m: m.fit(X, Y_MULTI),
+        lambda m, X, W: m.fit(X, Y_MULTI),
     ),
     "early stopping": (
         lambda: MLPClassifier(
             (5,), early_stopping=True, max_iter=40, n_iter_no_change=3, random_state=6
         ),
-        lambda m: m.fit(X, Y3),
+        lambda m, X, W: m.fit(X, Y3),
     ),
     "regressor": (
         lambda: MLPRegressor(hidden_layer_sizes=(7,), max_iter=40, random_state=0),
-        lambda m: m.fit(X, X[:, 0] - 2 * X[:, 1]),
+        lambda m, X, W: m.fit(X, X[:, 0] - 2 * X[:, 1]),
     ),
     "regressor poisson weighted": (
         lambda: MLPRegressor(
             hidden_layer_sizes=(3,), loss="poisson", max_iter=40, random_state=0
         ),
-        lambda m: m.fit(X, np.abs(X[:, :2]), sample_weight=W),
+        lambda m, X, W: m.fit(X, np.abs(X[:, :2]), sample_weight=W),
     ),
     "partial_fit": (
         lambda: MLPClassifier((5,), random_state=0),
-        lambda m: [
+        lambda m, X, W: [
             m.partial_fit(X[i::3], Y3[i::3], classes=[0, 1, 2]) for i in range(3)
         ],
     ),
     "lbfgs classifier": (
         lambda: MLPClassifier((5, 4), solver="lbfgs", max_iter=30, random_state=0),
-        lambda m: m.fit(X, Y3),
+        lambda m, X, W: m.fit(X, Y3),
     ),
     "lbfgs weighted": (
         lambda: MLPClassifier(
             (5,), solver="lbfgs", activation="tanh", max_iter=30, random_state=0
         ),
-        lambda m: m.fit(X, Y3, sample_weight=W),
+        lambda m, X, W: m.fit(X, Y3, sample_weight=W),
     ),
     "lbfgs regressor": (
         lambda: MLPRegressor(
             hidden_layer_sizes=(6,), solver="lbfgs", max_iter=30, random_state=0
         ),
-        lambda m: m.fit(X, X[:, :2] @ np.array([1.0, -2.0])),
+        lambda m, X, W: m.fit(X, X[:, :2] @ np.array([1.0, -2.0])),
     ),
     "lbfgs multilabel weighted": (
         lambda: MLPClassifier((5,), solver="lbfgs", max_iter=20, random_state=1),
-        lambda m: m.fit(X, Y_MULTI, sample_weight=W),
+        lambda m, X, W: m.fit(X, Y_MULTI, sample_weight=W),
     ),
     "warm start": (
         lambda: MLPRegressor(
             hidden_layer_sizes=(4,), warm_start=True, max_iter=10, random_state=0
         ),
-        lambda m: [m.fit(X, X[:, 2]) for _ in range(3)],
+        lambda m, X, W: [m.fit(X, X[:, 2]) for _ in range(3)],
     ),
 }
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["f64", "f32"])
 @pytest.mark.parametrize("case", list(CASES))
-def test_the_same_bits_as_the_numba_kernels(found, case):
+def test_the_same_bits_as_the_numba_kernels(found, case, dtype):
     make, fit = CASES[case]
+    Xd, Wd = X.astype(dtype), W.astype(dtype)
     seen = found(False)
-    jit = fitted_outputs(make, X, fit)
+    jit = fitted_outputs(make, Xd, fit, Wd)
     assert seen == []
     seen = found(True)
-    aot = fitted_outputs(make, X, fit)
+    aot = fitted_outputs(make, Xd, fit, Wd)
     trained_by = "forward_backward" if "lbfgs" in case else "fit_epochs"
     assert trained_by in seen and "predict_serial" in seen
     assert len(aot) == len(jit)
     for a, j in zip(aot, jit, strict=True):
         assert a.dtype == j.dtype and a.shape == j.shape
         np.testing.assert_array_equal(a, j)
+    assert jit[0].dtype == dtype  # a network of the data's dtype
 
 
 def captured_fit_call(found, make=None):
@@ -370,13 +373,16 @@ c.partial_fit(X, y)
 r = MLPRegressor(hidden_layer_sizes=(3,), max_iter=20, random_state=0)
 r.fit(X, X[:, 0], sample_weight=np.ones(120)).predict(X)
 MLPClassifier((4,), solver="lbfgs", max_iter=20).fit(X, y).predict(X)
+X32 = X.astype(np.float32)
+MLPClassifier((5, 5), max_iter=20, random_state=0).fit(X32, y).predict_proba(X32)
+MLPRegressor(hidden_layer_sizes=(3,), solver="lbfgs", max_iter=20).fit(X32, X32[:, 0])
 print("numba" in sys.modules)
-MLPClassifier((5,), max_iter=2).fit(X.astype(np.float32), y)
+MLPClassifier((64,), max_iter=2).fit(X, y)
 print("numba" in sys.modules)
 """
 
 
-def test_a_process_fitting_small_float64_networks_imports_no_numba(monkeypatch):
+def test_a_process_fitting_small_networks_imports_no_numba(monkeypatch):
     for name in ("FASTMLP_PRECOMPILED", "NUMBA_BOUNDSCHECK", "NUMBA_DISABLE_JIT"):
         monkeypatch.delenv(name, raising=False)
     out = subprocess.run(
@@ -386,7 +392,7 @@ def test_a_process_fitting_small_float64_networks_imports_no_numba(monkeypatch):
         timeout=600,
         check=True,
     ).stdout.split()
-    # ... until a fit that the module does not cover (float32) needs Numba.
+    # ... until a fit that the module does not cover (a BLAS layer) needs Numba.
     assert out == ["False", "True"]
 
 
