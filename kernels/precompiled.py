@@ -17,12 +17,12 @@ tests check it).
 ``lookup`` returns the precompiled function for a call, or None, and then the
 caller runs the Numba kernel: for any other variant (sparse input, sample
 weights of another dtype than the network's, a BLAS-sized layer, a split
-batch), when
-the module was not built (no C compiler at install), when it was built from
-other kernel sources than these (an edited checkout: the module stores a hash
-of them), on another CPU, or with another Numba than the one installed now,
-and when the environment sets ``FASTMLP_PRECOMPILED=0``, ``NUMBA_DISABLE_JIT``
-or ``NUMBA_BOUNDSCHECK`` (the Numba kernels then run as those settings ask).
+batch), when the module was not built (no C compiler at install), when it was
+built from other kernel sources than these (an edited checkout: the module
+stores a hash of them), on another CPU, or with another Numba than the one
+installed now, and when the environment sets ``FASTMLP_PRECOMPILED=0``,
+``NUMBA_DISABLE_JIT`` or ``NUMBA_BOUNDSCHECK`` (the Numba kernels then run as
+those settings ask).
 """
 
 import hashlib
@@ -70,12 +70,7 @@ def _lbfgs_args(real, y_kind, sw_kind):
 # blas_min) for a dense X and no BLAS layer.
 def _predict_args(real):
     return (real + "[:,:]", real + "[:,:]", "none", "none", "none", "i8") + (
-        real + "[:]",
-        "i8[:]",
-        "i8",
-        "i8",
-        "i8",
-        "none",
+        (real + "[:]", "i8[:]", "i8", "i8", "i8", "none")
     )
 
 
