@@ -31,6 +31,7 @@ from sklearn.utils.validation import (
     _check_feature_names,
     _check_n_features,
     _check_sample_weight,
+    check_is_fitted,
     column_or_1d,
     validate_data,
 )
@@ -623,6 +624,8 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         self.coefs_ = coefs
         self.intercepts_ = intercepts
         self._units = np.asarray(units, dtype=np.int64)
+        # Read on every prediction: kept beside the units it is computed from.
+        self._kernel_blas_min = _blas_min(self._units)
 
     def _flat_params(self):
         """The flat buffer behind coefs_ and intercepts_.
@@ -657,12 +660,21 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
             "_params",
             "_best_params",
             "_units",
+            "_kernel_blas_min",
             "_optimizer",
         ):
             self.__dict__.pop(name, None)
 
     def __sklearn_is_fitted__(self):
         return hasattr(self, "coefs_")
+
+    def _check_is_fitted(self):
+        """check_is_fitted(self), which reads the estimator's tags first (about
+        10 us, a third of a one-row prediction's time): called only where
+        __sklearn_is_fitted__, which it would consult, says no, so the error is
+        check_is_fitted's own."""
+        if not self.__sklearn_is_fitted__():
+            check_is_fitted(self)
 
     def __getstate__(self):
         state = dict(super().__getstate__())
@@ -1363,28 +1375,28 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
         """Output-layer activations for X, shape (n_samples, n_outputs)."""
         params = self._flat_params()
         units = self._units
-        if check_input:
-            if not (
-                # The fast path: a C-ordered array of the model's dtype and width.
-                # It skips scikit-learn's checks but never the finiteness check,
-                # which the kernel makes while it reads X.
-                type(X) is np.ndarray
-                and X.ndim == 2
-                and X.dtype == params.dtype
-                and X.flags.c_contiguous
-                and X.shape[0] > 0
-                and X.shape[1] == self.n_features_in_
-                and not hasattr(self, "feature_names_in_")
-            ):
-                _check_sparse_structure(X)
-                X = validate_data(
-                    self,
-                    X,
-                    accept_sparse=["csr", "csc"],
-                    dtype=(np.float64, np.float32),
-                    order="C",
-                    reset=False,
-                )
+        # The fast path: a C-ordered array of the model's dtype and width. It
+        # skips scikit-learn's checks but never the finiteness check, which the
+        # kernel makes while it reads X.
+        as_is = (
+            type(X) is np.ndarray
+            and X.ndim == 2
+            and X.dtype == params.dtype
+            and X.flags.c_contiguous
+            and X.shape[0] > 0
+            and X.shape[1] == self.n_features_in_
+            and not hasattr(self, "feature_names_in_")
+        )
+        if check_input and not as_is:
+            _check_sparse_structure(X)
+            X = validate_data(
+                self,
+                X,
+                accept_sparse=["csr", "csc"],
+                dtype=(np.float64, np.float32),
+                order="C",
+                reset=False,
+            )
         if X.shape[1] != units[0]:
             # The kernels read units[0] columns (or index the first weight
             # matrix by column): the width must match the network itself.
@@ -1392,38 +1404,45 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
                 "X has %d features, but the network's input layer has %d units."
                 % (X.shape[1], units[0])
             )
-        sparse, Xk = _as_kernel_input(X, params.dtype)
+        if as_is:
+            sparse, Xk = False, X
+        else:
+            sparse, Xk = _as_kernel_input(X, params.dtype)
         n = X.shape[0]
         out = np.empty((n, int(units[-1])), dtype=params.dtype)
         act = ACTIVATIONS[self.activation]
         out_act = OUT_ACTIVATIONS[self.out_activation_]
-        wide = self._max_layer_weights() >= BLAS_MIN_WEIGHTS
+        blas_min = self._kernel_blas_min  # set with the views _flat_params checked
+        wide = blas_min is not None
         block = PREDICT_BLAS_BLOCK if wide else PREDICT_BLOCK
         # A dense X, or the three CSR arrays, the other input being None.
         x_args = (None, *Xk) if sparse else (Xk, None, None, None)
-        # Large inputs spread their row blocks over the cores (a wide network's
-        # with single-threaded GEMMs; a sparse input to one stays serial, its
-        # GEMMs threaded by BLAS); one parallel call at a time, calls from other
-        # threads meanwhile run serially.
-        parallel = n >= PREDICT_PARALLEL_MIN_ROWS and not (wide and sparse)
-        if (
-            wide
-            and not sparse
-            and PREDICT_SPLIT_MIN_ROWS <= n < PREDICT_PARALLEL_MIN_ROWS
-        ):
-            block = n // 2
-            parallel = True
-        # Fewer than ROWS_MAX dense rows go through the sample-major loops, no
-        # GEMM: no BLAS hold (a lock and two library calls) for one row.
-        gemms = wide and (sparse or n >= kernels.ROWS_MAX)
-        head = (out, *x_args, n, params, units, act, out_act, block)
-        with _kernel_threads(gemms, parallel) as parallel:
-            if parallel:
-                bad = kernels.predict_parallel(
-                    *head, _blas_min(units) if wide else None, _numba_threads()
-                )
-            else:
-                bad = _run_kernel("predict_serial", (*head, _blas_min(units)))
+        if not sparse and n < kernels.ROWS_MAX:
+            # A few rows: one block through the sample-major loops, no GEMM, no
+            # threads. Those loops are the same with or without the kernel's
+            # BLAS code, so the call leaves it out (blas_min None) and a wide
+            # network's prediction runs on the precompiled kernels too.
+            head = (out, *x_args, n, params, units, act, out_act, block, None)
+            bad = _run_kernel("predict_serial", head)
+        else:
+            # Large inputs spread their row blocks over the cores (a wide
+            # network's with single-threaded GEMMs; a sparse input to one stays
+            # serial, its GEMMs threaded by BLAS); one parallel call at a time,
+            # calls from other threads meanwhile run serially.
+            parallel = n >= PREDICT_PARALLEL_MIN_ROWS and not (wide and sparse)
+            if (
+                wide
+                and not sparse
+                and PREDICT_SPLIT_MIN_ROWS <= n < PREDICT_PARALLEL_MIN_ROWS
+            ):
+                block = n // 2
+                parallel = True
+            head = (out, *x_args, n, params, units, act, out_act, block)
+            with _kernel_threads(wide, parallel) as parallel:
+                if parallel:
+                    bad = kernels.predict_parallel(*head, blas_min, _numba_threads())
+                else:
+                    bad = _run_kernel("predict_serial", (*head, blas_min))
         if bad > 0:
             raise ValueError(
                 "Input X contains NaN or infinity (%d non-finite values)." % bad
@@ -1437,10 +1456,6 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
                 RuntimeWarning,
             )
         return out
-
-    def _max_layer_weights(self):
-        u = self._units
-        return int(max(u[:-1] * u[1:]))
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

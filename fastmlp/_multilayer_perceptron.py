@@ -16,10 +16,7 @@ from sklearn.utils.multiclass import (
     unique_labels,
 )
 from sklearn.utils.sparsefuncs import count_nonzero
-from sklearn.utils.validation import (
-    assert_all_finite,
-    check_is_fitted,
-)
+from sklearn.utils.validation import assert_all_finite
 
 from fastmlp._base import BaseMultilayerPerceptron
 
@@ -479,7 +476,7 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         y : ndarray, shape (n_samples,) or (n_samples, n_classes)
             The predicted classes.
         """
-        check_is_fitted(self)
+        self._check_is_fitted()
         return self._predict(X)
 
     def _predict(self, X, check_input=True):
@@ -522,7 +519,7 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         y_prob : ndarray of shape (n_samples, n_classes)
             The predicted probability of each class, ordered as in ``classes_``.
         """
-        check_is_fitted(self)
+        self._check_is_fitted()
         y_pred = self._forward_pass_fast(X)
         if self.n_outputs_ == 1:
             y_pred = y_pred.ravel()
@@ -688,7 +685,7 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
         y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
             The predicted values.
         """
-        check_is_fitted(self)
+        self._check_is_fitted()
         return self._predict(X)
 
     def _predict(self, X, check_input=True):

@@ -217,9 +217,15 @@ def lookup(kernel, args):
     mod = module()
     if mod is None:
         return None
+    n = len(args)
     for export, preds in _TABLE.get(kernel, ()):
-        if len(args) == len(preds) and all(
-            p(a) for p, a in zip(preds, args, strict=True)
-        ):
+        if n != len(preds):
+            continue
+        # Last argument first: the trailing ones are the scalars and Nones that
+        # tell the variants apart (blas_min, say), the quickest to refuse.
+        i = n - 1
+        while i >= 0 and preds[i](args[i]):
+            i -= 1
+        if i < 0:
             return getattr(mod, export)
     return None

@@ -305,7 +305,7 @@ def test_predicting_a_few_rows_leaves_blas_alone(monkeypatch):
 
     make, X, y = JOBS["wide (BLAS in the kernels)"]
     model = make().fit(X, y)
-    assert model._max_layer_weights() >= _base.BLAS_MIN_WEIGHTS
+    assert model._kernel_blas_min == _base.BLAS_MIN_WEIGHTS
     rows = fastmlp.kernels.ROWS_MAX
     holds = []
     real = _base._hold_blas

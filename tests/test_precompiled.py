@@ -197,6 +197,37 @@ def test_the_same_bits_as_the_numba_kernels(found, case, dtype):
     assert jit[0].dtype == dtype  # a network of the data's dtype
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["f64", "f32"])
+def test_a_wide_networks_few_rows_run_precompiled_with_the_same_bits(found, dtype):
+    # Fewer than ROWS_MAX rows take the sample-major loops, no GEMM: the call
+    # leaves the BLAS code out, so a wide network's one-row prediction runs on
+    # the precompiled kernels, with the bits of Numba's kernel compiled with it.
+    from fastmlp._base import ACTIVATIONS, OUT_ACTIVATIONS, PREDICT_BLAS_BLOCK
+
+    rng = np.random.default_rng(7)
+    Xw = rng.normal(size=(40, 30)).astype(dtype)
+    yw = rng.integers(0, 4, size=40)
+    m = MLPClassifier((40, 20), max_iter=5, random_state=0).fit(Xw, yw)
+    assert m._kernel_blas_min is not None
+    seen = found(True)
+    act, out_act = ACTIVATIONS[m.activation], OUT_ACTIVATIONS[m.out_activation_]
+    for n in range(1, K.ROWS_MAX):
+        rows = np.ascontiguousarray(Xw[n : 2 * n])
+        got = m.predict_proba(rows)
+        ref = np.empty_like(got)
+        bad = K.predict_serial(
+            ref, rows, None, None, None, n, m._flat_params(), m._units, act, out_act,
+            PREDICT_BLAS_BLOCK, m._kernel_blas_min,
+        )  # fmt: skip
+        assert bad == 0
+        assert got.dtype == dtype
+        np.testing.assert_array_equal(got, ref)
+    assert seen == ["predict_serial"] * (K.ROWS_MAX - 1)
+    seen.clear()
+    m.predict_proba(Xw[: K.ROWS_MAX])  # GEMMs: Numba's kernel with its BLAS code
+    assert seen == []
+
+
 def captured_fit_call(found, make=None):
     """The arguments of a real fit's precompiled fit_epochs call, copied."""
     calls = []
