@@ -8,6 +8,7 @@ goes on without it: every fit then runs on the kernels Numba compiles, as it
 does for everything the module does not cover.
 """
 
+import atexit
 import importlib.util
 import os
 import shutil
@@ -41,17 +42,32 @@ def _kernels_from_source():
 
 
 class BuildPrecompiled(build_ext):
-    def build_extension(self, ext):
-        target = self.get_ext_fullpath(ext.name)
-        os.makedirs(os.path.dirname(target), exist_ok=True)
-        try:
-            with tempfile.TemporaryDirectory() as tmp:
-                # Numba's cache of what the build compiles stays out of the tree.
-                os.environ["NUMBA_CACHE_DIR"] = os.path.join(tmp, "cache")
-                _kernels_from_source()
-                from fastmlp.kernels._build_precompiled import build
+    """Builds the modules of kernels.precompiled.MODULES all at once, side by
+    side (the first extension's build builds them all)."""
 
-                shutil.copy(build(os.path.join(tmp, "out")), target)
+    built = None
+
+    def build_extension(self, ext):
+        if BuildPrecompiled.built is None:
+            BuildPrecompiled.built = self._build_all()
+        path = BuildPrecompiled.built.get(ext.name.rsplit(".", 1)[-1])
+        if path is not None:
+            target = self.get_ext_fullpath(ext.name)
+            os.makedirs(os.path.dirname(target), exist_ok=True)
+            shutil.copy(path, target)
+
+    def _build_all(self):
+        """{module name: path of the built module}; empty where the build failed."""
+        out = tempfile.mkdtemp()
+        atexit.register(shutil.rmtree, out, True)
+        try:
+            # Numba's cache of what the build compiles stays out of the tree.
+            os.environ["NUMBA_CACHE_DIR"] = os.path.join(out, "cache")
+            _kernels_from_source()
+            from fastmlp.kernels._build_precompiled import build_all
+
+            paths = build_all(os.path.join(out, "modules"))
+            return {os.path.basename(p).split(".", 1)[0]: p for p in paths}
         except Exception:  # noqa: BLE001 - the Numba kernels serve instead
             traceback.print_exc()
             print(
@@ -59,9 +75,13 @@ class BuildPrecompiled(build_ext):
                 "will run on the kernels Numba compiles on first use",
                 file=sys.stderr,
             )
+            return {}
 
 
 setup(
-    ext_modules=[Extension("fastmlp.kernels._precompiled", sources=[], optional=True)],
+    ext_modules=[
+        Extension("fastmlp.kernels." + name, sources=[], optional=True)
+        for name in ("_precompiled", "_precompiled_f32")  # precompiled.MODULES
+    ],
     cmdclass={"build_ext": BuildPrecompiled},
 )

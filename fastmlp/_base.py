@@ -38,7 +38,7 @@ from sklearn.utils.validation import (
 
 from fastmlp import kernels
 from fastmlp._stochastic_optimizers import AdamOptimizer, SGDOptimizer
-from fastmlp.kernels import precompiled
+from fastmlp.kernels import openblas, precompiled
 
 _STOCHASTIC_SOLVERS = ["sgd", "adam"]
 
@@ -227,9 +227,7 @@ def _split_chunks(batch_size, blas_min):
     chunks ran side by side or not."""
     if blas_min is None:
         return 1
-    from fastmlp.kernels import blas as kernel_blas
-
-    if kernel_blas.blas_threads() is None:
+    if openblas.blas_threads() is None:
         return 1
     return kernels.chunk_count(batch_size, SPLIT_CHUNKS)
 
@@ -266,28 +264,26 @@ def _hold_blas():
     the first holder came (the user's setting), or None where the kernels run
     on the fallback binding, whose BLAS fastmlp does not steer."""
     global _blas_holders, _blas_threads_before
-    from fastmlp.kernels import blas as kernel_blas
 
     with _BLAS_HOLD:
         if _blas_holders == 0:
-            threads = kernel_blas.blas_threads()
+            threads = openblas.blas_threads()
             if threads is None:
                 return None
             _blas_threads_before = threads
             if threads != 1:
-                kernel_blas.set_blas_threads(1)
+                openblas.set_blas_threads(1)
         _blas_holders += 1
         return _blas_threads_before
 
 
 def _release_blas():
     global _blas_holders
-    from fastmlp.kernels import blas as kernel_blas
 
     with _BLAS_HOLD:
         _blas_holders -= 1
         if _blas_holders == 0 and _blas_threads_before != 1:
-            kernel_blas.set_blas_threads(_blas_threads_before)
+            openblas.set_blas_threads(_blas_threads_before)
 
 
 @contextmanager
@@ -334,21 +330,64 @@ def _run_kernel(name, args):
     return fn(*args)
 
 
+# A process that has not imported Numba runs the fits and predictions of a
+# network with a BLAS layer on the precompiled kernels, serially (a fit's chunks
+# one after the other, a prediction's blocks too: the same bits as side by side),
+# until such calls have taken this many seconds in all; then on Numba's kernels,
+# on both cores. Numba's start-up (its import, its compiler's registries, the
+# cached kernels: about 0.6 s here) is so paid only by work long enough for the
+# second core to earn it back (chunks side by side run about 1.5x faster).
+PRECOMPILED_SERIAL_SECONDS = 1.0
+_serial_seconds = 0.0
+
+
+def _numba_started():
+    return "numba" in sys.modules
+
+
+def _precompiled_serial(name, args):
+    """The precompiled function for a call that Numba's kernels would run on
+    its threads, while PRECOMPILED_SERIAL_SECONDS allows, or None."""
+    if _serial_seconds >= PRECOMPILED_SERIAL_SECONDS or _numba_started():
+        return None
+    return precompiled.lookup(name, args)
+
+
+def _run_serial(fn, args):
+    """fn(*args) (from _precompiled_serial), its time counted, NumPy's BLAS
+    held to one thread as for any kernel that calls it."""
+    global _serial_seconds
+    t0 = time.perf_counter()
+    try:
+        with _kernel_threads(True, False):
+            return fn(*args)
+    finally:
+        _serial_seconds += time.perf_counter() - t0
+
+
 def _fit_epochs(
     head, x_args, tail, hyper, ctrl_f, ctrl_i, key, pos, losses, n_epochs, blas_min,
     gpart,
 ):  # fmt: skip
     """kernels.fit_epochs(*head, *x_args, *tail, ...) under _kernel_threads:
     split batches (gpart given) run their chunks side by side when the threads
-    allow it."""
+    allow it, or one after the other on the precompiled kernels (see
+    PRECOMPILED_SERIAL_SECONDS)."""
+    args = (
+        *head, *x_args, *tail, hyper, ctrl_f, ctrl_i, key, pos, losses, n_epochs,
+        blas_min, gpart,
+    )  # fmt: skip
+    if gpart is not None:
+        fn = _precompiled_serial("fit_epochs", (*args, None))
+        if fn is not None:
+            return _run_serial(fn, (*args, None))
     with _kernel_threads(blas_min is not None, gpart is not None) as threaded:
-        return _run_kernel(
-            "fit_epochs",
-            (
-                *head, *x_args, *tail, hyper, ctrl_f, ctrl_i, key, pos, losses,
-                n_epochs, blas_min, gpart, threaded,
-            ),
-        )  # fmt: skip
+        if gpart is not None and not threaded:
+            # The chunks one after the other: what the precompiled kernels run.
+            fn = precompiled.lookup("fit_epochs", (*args, None))
+            if fn is not None:
+                return fn(*args, None)
+        return _run_kernel("fit_epochs", (*args, threaded))
 
 
 class FitDivergedError(ValueError):
@@ -1438,11 +1477,20 @@ class BaseMultilayerPerceptron(BaseEstimator, ABC):
                 block = n // 2
                 parallel = True
             head = (out, *x_args, n, params, units, act, out_act, block)
-            with _kernel_threads(wide, parallel) as parallel:
-                if parallel:
-                    bad = kernels.predict_parallel(*head, blas_min, _numba_threads())
-                else:
-                    bad = _run_kernel("predict_serial", (*head, blas_min))
+            fn = None
+            if parallel and wide and not sparse:
+                # The same blocks, one after the other (see _precompiled_serial).
+                fn = _precompiled_serial("predict_serial", (*head, blas_min))
+            if fn is not None:
+                bad = _run_serial(fn, (*head, blas_min))
+            else:
+                with _kernel_threads(wide, parallel) as parallel:
+                    if parallel:
+                        bad = kernels.predict_parallel(
+                            *head, blas_min, _numba_threads()
+                        )
+                    else:
+                        bad = _run_kernel("predict_serial", (*head, blas_min))
         if bad > 0:
             raise ValueError(
                 "Input X contains NaN or infinity (%d non-finite values)." % bad

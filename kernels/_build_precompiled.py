@@ -10,9 +10,12 @@ runs); everything it calls is compiled as the Numba kernels are.
 import os
 import sys
 
+SHIM = "_gemm_shim.c"
 
-def build(output_dir):
-    """Write the extension module into output_dir; returns its path."""
+
+def build(output_dir, name):
+    """Write the extension module ``name`` (one of precompiled.MODULES) into
+    output_dir; returns its path."""
     import numba
     from numba import types
     from numba.core import codegen
@@ -43,14 +46,23 @@ def build(output_dir):
             return types.Array(arrays[kind[:2]], kind.count(":"), "C")
         return scalar[kind]
 
+    class ShimCC(CC):
+        """The module, with the C functions behind the kernels' GEMM symbols."""
+
+        def _get_mixin_sources(self):
+            shim = os.path.join(os.path.dirname(os.path.abspath(__file__)), SHIM)
+            return super()._get_mixin_sources() + [shim]
+
     key = precompiled.source_key(numba.__version__)
-    cc = CC(precompiled.MODULE)
+    cc = ShimCC(name)
     cc.output_dir = output_dir
     # For this machine's processor, as the Numba kernels are compiled: its name
     # and the instruction sets it reports (see the patch of the features below).
     cc.target_cpu = "host"
     cc.verbose = False
     for export, kernel, kinds, ret in precompiled.VARIANTS:
+        if precompiled.module_of(export) != name:
+            continue
         dispatcher = kernels[kernel]
         sig = numba_type(ret)(*map(numba_type, kinds))
         cc.export(export, sig)(dispatcher.py_func)
@@ -86,5 +98,27 @@ def build(output_dir):
     return os.path.join(output_dir, cc.output_file)
 
 
+def build_all(output_dir):
+    """Every module of precompiled.MODULES into output_dir, side by side in
+    forked processes (one per module: each compilation is single-threaded);
+    returns their paths."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    from . import precompiled
+
+    names = precompiled.MODULES
+    # Numba is imported before the fork (its threads are not started until a
+    # parallel kernel runs, which the compilation never does).
+    import numba  # noqa: F401
+
+    ctx = multiprocessing.get_context("fork")
+    with ProcessPoolExecutor(len(names), mp_context=ctx) as pool:
+        return list(pool.map(build, [output_dir] * len(names), names))
+
+
 if __name__ == "__main__":
-    print(build(sys.argv[1] if len(sys.argv) > 1 else os.path.dirname(__file__)))
+    for path in build_all(
+        sys.argv[1] if len(sys.argv) > 1 else os.path.dirname(__file__)
+    ):
+        print(path)

@@ -12,7 +12,8 @@ library directly: one pool, shared with everything else in the process, and
 The kernels call an external symbol, ``fastmlp_cblas_sgemm`` or
 ``fastmlp_cblas_dgemm``, with the 64-bit-integer CBLAS signature. It is bound at
 import to NumPy's bundled OpenBLAS (the ``scipy_cblas_?gemm64_`` symbols of the
-PyPI wheels). Where that library is not found (NumPy built against another
+PyPI wheels, found by ``openblas``, which the precompiled kernels bind to as
+well). Where that library is not found (NumPy built against another
 BLAS), the symbol is bound instead to a compiled function of the same signature
 that does the product with ``np.dot``, i.e. SciPy's BLAS: the kernels' machine
 code (and its on-disk cache) is the same either way. Setting the environment
@@ -21,15 +22,13 @@ variable ``FASTMLP_NUMPY_BLAS=0`` before import chooses the fallback.
 Only what the kernels need is supported: row-major, C-contiguous operands.
 """
 
-import ctypes
-import glob
-import os
-
 import numpy as np
 from llvmlite import binding as ll
 from numba import carray, cfunc, njit, types
 from numba.core import cgutils
 from numba.extending import intrinsic
+
+from . import openblas
 
 ROW_MAJOR = 101
 NO_TRANS = 111
@@ -61,21 +60,7 @@ _DGEMM = types.ExternalFunction("fastmlp_cblas_dgemm", _signature(types.float64)
 
 def _numpy_openblas():
     """NumPy's bundled OpenBLAS (64-bit integers, scipy_ symbol prefix), or None."""
-    root = os.path.dirname(os.path.abspath(np.__file__))
-    patterns = [
-        os.path.join(os.path.dirname(root), "numpy.libs", "libscipy_openblas64_*"),
-        os.path.join(root, ".dylibs", "libscipy_openblas64_*"),
-    ]
-    for pattern in patterns:
-        for path in sorted(glob.glob(pattern)):
-            try:
-                lib = ctypes.CDLL(path)
-                s = ctypes.cast(lib.scipy_cblas_sgemm64_, ctypes.c_void_p).value
-                d = ctypes.cast(lib.scipy_cblas_dgemm64_, ctypes.c_void_p).value
-            except (OSError, AttributeError):
-                continue
-            return path, s, d
-    return None
+    return openblas.find_numpy_openblas()
 
 
 @njit(cache=True, nogil=True)
@@ -118,55 +103,26 @@ def _make_fallbacks():
 
 
 _FALLBACKS = ()
-_THREADS = None  # (get_num_threads, set_num_threads) of the library bound
 
 
 def _bind():
     """Point the two external symbols at NumPy's BLAS, or at the fallbacks.
     Returns the path of the library bound, or None for the fallbacks."""
-    global _FALLBACKS, _THREADS
-    use_numpy = os.environ.get("FASTMLP_NUMPY_BLAS", "1") != "0"
-    found = _numpy_openblas() if use_numpy else None
-    if found is not None:
-        path, s, d = found
+    global _FALLBACKS
+    if openblas.FOUND is not None:
+        _, s, d = openblas.FOUND
         ll.add_symbol("fastmlp_cblas_sgemm", s)
         ll.add_symbol("fastmlp_cblas_dgemm", d)
-        try:
-            lib = ctypes.CDLL(path)
-            get = lib.scipy_openblas_get_num_threads64_
-            put = lib.scipy_openblas_set_num_threads64_
-            get.restype = ctypes.c_int
-            get.argtypes = ()
-            put.restype = None
-            put.argtypes = (ctypes.c_int,)
-            _THREADS = (get, put)
-        except AttributeError:
-            _THREADS = None
-        return path
+        return openblas.LIBRARY
     _FALLBACKS = _make_fallbacks()
     ll.add_symbol("fastmlp_cblas_sgemm", _FALLBACKS[0].address)
     ll.add_symbol("fastmlp_cblas_dgemm", _FALLBACKS[1].address)
     return None
 
 
-def blas_threads():
-    """The number of threads NumPy's BLAS (the kernels' BLAS) runs a call on
-    now, or None where the kernels run on the fallback binding."""
-    return None if _THREADS is None else int(_THREADS[0]())
-
-
-def set_blas_threads(n):
-    """Set the number of threads of NumPy's BLAS (as threadpoolctl would).
-
-    Raises RuntimeError where the kernels run on the fallback binding (see
-    blas_threads): fastmlp then has no hold on the BLAS's threads."""
-    if _THREADS is None:
-        raise RuntimeError(
-            "fastmlp's kernels are not bound to NumPy's OpenBLAS (LIBRARY is None: "
-            "FASTMLP_NUMPY_BLAS=0, or no bundled OpenBLAS found), so they cannot "
-            "set its thread count; use threadpoolctl on the BLAS in use"
-        )
-    _THREADS[1](int(n))
+# The thread count of the library bound (kernels.openblas, which loads no Numba).
+blas_threads = openblas.blas_threads
+set_blas_threads = openblas.set_blas_threads
 
 
 # Measured with NumPy's OpenBLAS 0.3.31 (SkylakeX kernels, the ones an AMD Zen 4

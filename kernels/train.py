@@ -504,7 +504,7 @@ def finish_update(
     values afterwards unspecified (fit_epochs reads no gradient after the
     update). NO_UPDATE and SGD leave the finished gradient in grads.
     """
-    if threaded:
+    if threaded is not None and threaded:  # None: pruned, as in _split_loss_sum
         _finish_update_threaded(
             grads, gpart, n_parts, params, units, alpha, sw_sum, opt_a, opt_b,
             solver, step, hyper,
@@ -538,7 +538,13 @@ def _split_loss_sum(
     n_chunks = _n_chunks(B, gpart.shape[0] + 1)
     # Chunk 0 has the fewest rows (B // n_chunks), the last chunk the most.
     lo_last, _ = _chunk_rows(n_chunks - 1, n_chunks, B)
-    if threaded and side_by_side_ok(params, B // n_chunks, B - lo_last):
+    # threaded None (the precompiled kernels, which run no thread pool): the
+    # test is pruned with the threaded code it guards.
+    if (
+        threaded is not None
+        and threaded
+        and side_by_side_ok(params, B // n_chunks, B - lo_last)
+    ):
         _chunks_threaded(
             losses, n_chunks, grads, gpart, work, chunk_ws, params, X, Xp, Xi, Xd,
             Y, sw, idx, start, B, chunk_cap, units, act, out_act, blas_min,

@@ -222,7 +222,7 @@ def test_wide_prediction_of_some_hundred_rows_is_thread_count_independent(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         est = MLPClassifier((64, 64), max_iter=5, random_state=0).fit(X, y)
-    assert est._max_layer_weights() >= _base.BLAS_MIN_WEIGHTS
+    assert est._kernel_blas_min == _base.BLAS_MIN_WEIGHTS
     blocks = []
     real = kernels.predict_parallel
 

@@ -23,19 +23,23 @@ pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceW
 
 
 def built_module():
-    """The module the install built, whatever the environment asks for."""
-    return importlib.import_module("fastmlp.kernels._precompiled")
+    """The modules the install built, whatever the environment asks for."""
+    return precompiled.load_built()
 
 
-def test_the_install_built_the_module_from_these_sources():
-    mod = built_module()
-    assert mod.build_key() == precompiled.source_key(version("numba")), (
-        "fastmlp.kernels._precompiled was built from other kernel sources: "
-        "reinstall (pip install -e .) or run "
-        "python -m fastmlp.kernels._build_precompiled"
-    )
+def test_the_install_built_the_modules_from_these_sources():
+    key = precompiled.source_key(version("numba"))
+    for name in precompiled.MODULES:
+        mod = importlib.import_module("fastmlp.kernels." + name)
+        assert mod.build_key() == key, (
+            "fastmlp.kernels.%s was built from other kernel sources: "
+            "reinstall (pip install -e .) or run "
+            "python -m fastmlp.kernels._build_precompiled" % name
+        )
     names = {v[0] for v in precompiled.VARIANTS}
-    assert all(callable(getattr(mod, name)) for name in names)
+    assert all(callable(getattr(built_module(), name)) for name in names)
+    # Each module holds its own dtype's variants.
+    assert {precompiled.module_of(v) for v in names} == set(precompiled.MODULES)
 
 
 @pytest.fixture
@@ -224,8 +228,126 @@ def test_a_wide_networks_few_rows_run_precompiled_with_the_same_bits(found, dtyp
         np.testing.assert_array_equal(got, ref)
     assert seen == ["predict_serial"] * (K.ROWS_MAX - 1)
     seen.clear()
-    m.predict_proba(Xw[: K.ROWS_MAX])  # GEMMs: Numba's kernel with its BLAS code
+    m.predict_proba(Xw[: K.ROWS_MAX])  # GEMMs: the variant with the BLAS code
+    assert seen == ["predict_serial"]
+
+
+@pytest.fixture
+def serial(monkeypatch):
+    """A process that has not started Numba (as far as fastmlp can tell), with
+    ``seconds`` of precompiled serial time left."""
+    from fastmlp import _base
+
+    def allow(seconds):
+        monkeypatch.setattr(_base, "_numba_started", lambda: False)
+        monkeypatch.setattr(_base, "_serial_seconds", 0.0)
+        monkeypatch.setattr(_base, "PRECOMPILED_SERIAL_SECONDS", seconds)
+
+    return allow
+
+
+BLAS_CASES = {
+    "classifier": (
+        lambda: MLPClassifier((40, 20), max_iter=30, random_state=0),
+        lambda m, X: m.fit(X, Y3),
+    ),
+    "regressor": (
+        lambda: MLPRegressor(hidden_layer_sizes=(64,), max_iter=30, random_state=1),
+        lambda m, X: m.fit(X, X[:, :2] @ np.array([[1.0, 0.5], [-2.0, 1.0]])),
+    ),
+    "sgd partial_fit": (
+        lambda: MLPClassifier((40,), solver="sgd", random_state=2),
+        lambda m, X: [m.partial_fit(X, Y3, classes=[0, 1, 2]) for _ in range(3)],
+    ),
+}
+
+
+def blas_outputs(make, fit, X):
+    m = make()
+    fit(m, X)
+    assert m._kernel_blas_min is not None
+    big = np.tile(X, (20, 1))  # 3000 rows: the side-by-side blocks of 512
+    out = [m._params.copy(), np.asarray(m.loss_curve_), np.asarray(m.n_iter_)]
+    for rows in (1, 7, 8, 150, 600, 3000):  # every predict path
+        out.append(m.predict(big[:rows]))
+    return out
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["f64", "f32"])
+@pytest.mark.parametrize("case", list(BLAS_CASES))
+def test_a_blas_network_runs_serially_precompiled_with_the_same_bits(
+    found, serial, case, dtype
+):
+    # A network with a BLAS layer in a process without Numba: its fit's chunks
+    # and its prediction's blocks run one after the other on the precompiled
+    # kernels, to the bits of Numba's kernels running them side by side.
+    make, fit = BLAS_CASES[case]
+    Xd = X.astype(dtype)
+    seen = found(False)
+    jit = blas_outputs(make, fit, Xd)
     assert seen == []
+    serial(60.0)
+    seen = found(True)
+    aot = blas_outputs(make, fit, Xd)
+    assert "fit_epochs" in seen and seen.count("predict_serial") == 6
+    for a, j in zip(aot, jit, strict=True):
+        assert a.dtype == j.dtype and a.shape == j.shape
+        np.testing.assert_array_equal(a, j)
+
+
+def test_numbas_kernels_take_over_when_the_serial_time_is_spent(found, serial):
+    # The first compiled call spends the (tiny) allowance; the fit's later calls
+    # run on Numba's kernels, side by side, and the model is the same.
+    make = lambda: MLPClassifier((40, 20), max_iter=40, random_state=0)  # noqa: E731
+    seen = found(False)
+    jit = make().fit(X, Y3)
+    serial(1e-9)
+    seen = found(True)
+    mixed = make().fit(X, Y3)
+    assert seen == ["fit_epochs"]  # one call of 1 epoch, then 8, 31 on Numba's
+    np.testing.assert_array_equal(mixed._params, jit._params)
+    assert mixed.loss_curve_ == jit.loss_curve_
+    seen.clear()
+    mixed.predict(np.tile(X, (20, 1)))  # side by side: on Numba's kernels
+    assert seen == []
+
+
+def test_a_blas_fit_held_to_one_thread_runs_precompiled(found):
+    # Where the chunks cannot run side by side (one Numba thread, here), Numba's
+    # kernel would run them one after the other: the precompiled kernels do,
+    # whether or not the process has started Numba.
+    import numba
+
+    make = lambda: MLPClassifier((40, 20), max_iter=20, random_state=0)  # noqa: E731
+    seen = found(False)
+    jit = make().fit(X, Y3)
+    seen = found(True)
+    before = numba.get_num_threads()
+    numba.set_num_threads(1)
+    try:
+        one = make().fit(X, Y3)
+    finally:
+        numba.set_num_threads(before)
+    assert "fit_epochs" in seen
+    np.testing.assert_array_equal(one._params, jit._params)
+    assert one.loss_curve_ == jit.loss_curve_
+
+
+def test_the_gemm_variants_wait_for_the_gemm_binding(found, serial, monkeypatch):
+    # The GEMM variants run their chunks one after the other (threaded None);
+    # and until precompiled has pointed the module's GEMM symbols at NumPy's
+    # OpenBLAS (never, where fastmlp does not use that library), no variant
+    # that calls them is returned.
+    serial(60.0)
+    args = captured_fit_call(
+        found, lambda: MLPClassifier((40,), max_iter=3, random_state=0)
+    )
+    assert args[-1] is None and args[-2] is not None and args[-3] is not None
+    assert precompiled.lookup("fit_epochs", args) is not None
+    for threaded in (True, False):
+        assert precompiled.lookup("fit_epochs", (*args[:-1], threaded)) is None
+    monkeypatch.setattr(precompiled, "_gemm_bound", False)
+    assert precompiled.lookup("fit_epochs", args) is None
 
 
 def captured_fit_call(found, make=None):
@@ -407,8 +529,20 @@ MLPClassifier((4,), solver="lbfgs", max_iter=20).fit(X, y).predict(X)
 X32 = X.astype(np.float32)
 MLPClassifier((5, 5), max_iter=20, random_state=0).fit(X32, y).predict_proba(X32)
 MLPRegressor(hidden_layer_sizes=(3,), solver="lbfgs", max_iter=20).fit(X32, X32[:, 0])
+# Networks with a BLAS layer (scikit-learn's default (100,) among them), their
+# batches of 128 rows or more split into chunks: fits and predictions of any
+# size, float64 and float32, class indices and a matrix.
+Xb = rng.normal(size=(300, 4))
+yb = (Xb[:, 0] > 0).astype(int) + (Xb[:, 1] > 0)
+for Xd in (Xb, Xb.astype(np.float32)):
+    big = np.tile(Xd, (10, 1))
+    d = MLPClassifier(max_iter=5, random_state=0).fit(Xd, yb)
+    for rows in (1, 10, 600, 3000):
+        d.predict_proba(big[:rows])
+    MLPRegressor(hidden_layer_sizes=(64,), max_iter=5).fit(Xd, Xd[:, :2]).predict(big)
+    MLPClassifier((64,), max_iter=5).partial_fit(Xd, yb, classes=[0, 1, 2])
 print("numba" in sys.modules)
-MLPClassifier((64,), max_iter=2).fit(X, y)
+MLPClassifier((64,), solver="lbfgs", max_iter=2).fit(X, y)
 print("numba" in sys.modules)
 """
 
@@ -423,7 +557,8 @@ def test_a_process_fitting_small_networks_imports_no_numba(monkeypatch):
         timeout=600,
         check=True,
     ).stdout.split()
-    # ... until a fit that the module does not cover (a BLAS layer) needs Numba.
+    # ... until a fit that the module does not cover (L-BFGS on a BLAS layer)
+    # needs Numba.
     assert out == ["False", "True"]
 
 
