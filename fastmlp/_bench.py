@@ -221,14 +221,14 @@ from fastmlp.datasets import load_penguins
 warnings.simplefilter("ignore")
 X, y = load_penguins(return_X_y=True)
 X = StandardScaler().fit_transform(X)
-m = MLPClassifier(hidden_layer_sizes=(5, 5), max_iter=200, random_state=0).fit(X, y)
+m = MLPClassifier(hidden_layer_sizes={hidden}, max_iter=200, random_state=0).fit(X, y)
 m.predict(X)
 print(time.perf_counter() - t0)
 """
 
 
-def _cold(imp, env=None, repeats=3):
-    code = _COLD_SCRIPT.format(imp=imp)
+def _cold(imp, env=None, repeats=3, hidden=(5, 5)):
+    code = _COLD_SCRIPT.format(imp=imp, hidden=hidden)
     best_inner = np.inf
     best_wall = np.inf
     for _ in range(repeats):
@@ -519,6 +519,22 @@ def run(quick=False, out=print):
         "process wall time; in-process %.2f s vs %.2f s; precompiled kernels: %s "
         "(on Numba's kernels alone %.2f s, in-process %.2f s)"
         % (i_fm, i_sk, built, w_nb, i_nb),
+    )
+    # The same with scikit-learn's default hidden layer, (100,), a BLAS-sized
+    # layer (not a target: what a first script with default settings meets).
+    d100 = (100,)
+    _cold("from fastmlp import MLPClassifier", repeats=1, hidden=d100)
+    _cold("from fastmlp import MLPClassifier", env=numba_only, repeats=1, hidden=d100)
+    w_fm, _ = _cold("from fastmlp import MLPClassifier", hidden=d100)
+    w_sk, _ = _cold("from sklearn.neural_network import MLPClassifier", hidden=d100)
+    w_nb, _ = _cold("from fastmlp import MLPClassifier", env=numba_only, hidden=d100)
+    row(
+        "cold(100,)",
+        w_fm,
+        w_sk,
+        "x",
+        "coldstart with hidden_layer_sizes=(100,), the default; on Numba's "
+        "kernels alone %.2f s" % w_nb,
     )
     if not quick:
         with tempfile.TemporaryDirectory() as cache:

@@ -197,15 +197,17 @@ class TimePredict:
 class TimeColdStart:
     """A fresh process: import, fit the penguin network for 200 epochs, predict,
     with the compiled-code cache warm (the script of ``fastmlp bench``'s
-    coldstart row); on the precompiled kernels, and on Numba's alone."""
+    coldstart row); on the precompiled kernels, and on Numba's alone; the seed
+    network (5, 5) and scikit-learn's default hidden layer (100,), a BLAS-sized
+    one."""
 
-    params = ["precompiled", "numba"]
-    param_names = ["kernels"]
+    params = (["precompiled", "numba"], ["5,5", "100"])
+    param_names = ["kernels", "hidden"]
     timeout = 300
     number = 1
     repeat = 3
 
-    def setup(self, kernels):
+    def setup(self, kernels, hidden):
         import os
 
         from fastmlp._bench import _cold
@@ -213,8 +215,15 @@ class TimeColdStart:
         self.env = dict(os.environ, FASTMLP_PRECOMPILED="1")
         if kernels == "numba":
             self.env["FASTMLP_PRECOMPILED"] = "0"
+        self.hidden = tuple(int(h) for h in hidden.split(","))
         self.cold = _cold
-        _cold("from fastmlp import MLPClassifier", env=self.env, repeats=1)
+        _cold(
+            "from fastmlp import MLPClassifier", env=self.env, repeats=1,
+            hidden=self.hidden,
+        )  # fmt: skip
 
-    def time_fresh_process(self, kernels):
-        self.cold("from fastmlp import MLPClassifier", env=self.env, repeats=1)
+    def time_fresh_process(self, kernels, hidden):
+        self.cold(
+            "from fastmlp import MLPClassifier", env=self.env, repeats=1,
+            hidden=self.hidden,
+        )  # fmt: skip
