@@ -355,9 +355,15 @@ def run(quick=False, out=print):
     from sklearn.neural_network import MLPClassifier as SkMLP
 
     import fastmlp
+    import fastmlp._base
     from fastmlp import MLPClassifier
 
     _quiet()
+    # The in-process rows time where a process's work settles: a network with a
+    # BLAS-sized layer on Numba's kernels, both cores, as after its first second
+    # on the precompiled ones (PRECOMPILED_SERIAL_SECONDS); the fresh-process
+    # rows (coldstart, cold(100,)) time the start.
+    fastmlp._base.PRECOMPILED_SERIAL_SECONDS = 0.0
     repeats = 1 if quick else 3
     rows = []
 
