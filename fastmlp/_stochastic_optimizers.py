@@ -2,15 +2,28 @@
 
 Each optimizer owns its state as flat buffers of the parameter layout and
 exposes what the epoch kernel needs (a solver code, its state buffers and its
-hyper-parameters). ``update`` performs one fused step and is what the epoch
-kernel does after every mini-batch. Learning-rate schedules and stopping rules
+hyper-parameters); the kernel performs the fused update after every
+mini-batch. Learning-rate schedules and stopping rules
 follow scikit-learn's ``sklearn/neural_network/_stochastic_optimizers.py``.
 """
 
 import numpy as np
 
-from fastmlp import kernels
-from fastmlp.kernels.layout import SOLVER_ADAM, SOLVER_SGD, adam_learning_rate
+from fastmlp.kernels.layout import (
+    HYPER_ALPHA,
+    HYPER_BETA1,
+    HYPER_BETA2,
+    HYPER_EPSILON,
+    HYPER_LR,
+    HYPER_MOMENTUM,
+    HYPER_NESTEROV,
+    HYPER_SIZE,
+    SOLVER_ADAM,
+    SOLVER_SGD,
+    adam_learning_rate,
+    adaptive_learning_rate,
+    invscaling_learning_rate,
+)
 
 
 class BaseOptimizer:
@@ -27,8 +40,8 @@ class BaseOptimizer:
     def __init__(self, learning_rate_init=0.1):
         self.learning_rate_init = learning_rate_init
         self.learning_rate = float(learning_rate_init)
-        # [learning_rate, momentum, nesterov, beta_1, beta_2, epsilon, alpha]
-        self.hyper = np.zeros(7, dtype=np.float64)
+        # fit_epochs' hyper array (slots: kernels.layout.HYPER_*)
+        self.hyper = np.zeros(HYPER_SIZE, dtype=np.float64)
 
     def steps_done(self, t):
         """Record that the kernel has taken the optimizer to step ``t``."""
@@ -88,29 +101,18 @@ class SGDOptimizer(BaseOptimizer):
 
     def hyperparameters(self, alpha):
         h = self.hyper
-        h[0] = self.learning_rate
-        h[1] = self.momentum
-        h[2] = 1.0 if self.nesterov else 0.0
-        h[6] = alpha
+        h[HYPER_LR] = self.learning_rate
+        h[HYPER_MOMENTUM] = self.momentum
+        h[HYPER_NESTEROV] = 1.0 if self.nesterov else 0.0
+        h[HYPER_ALPHA] = alpha
         return h
 
-    def update(self, params, grads):
-        """One SGD step on the flat buffer ``params`` in place."""
-        kernels.sgd_update(
-            params,
-            self.velocities,
-            grads,
-            self.learning_rate,
-            self.momentum,
-            self.nesterov,
-            params.shape[0],
-        )
 
     def iteration_ends(self, time_step):
         """``invscaling``: learning_rate_init / (time_step + 1) ** power_t."""
         if self.lr_schedule == "invscaling":
-            self.learning_rate = (
-                float(self.learning_rate_init) / (time_step + 1) ** self.power_t
+            self.learning_rate = invscaling_learning_rate(
+                float(self.learning_rate_init), time_step, self.power_t
             )
 
     def trigger_stopping(self, msg, verbose):
@@ -118,11 +120,12 @@ class SGDOptimizer(BaseOptimizer):
             if verbose:
                 print(msg + " Stopping.")
             return True
-        if self.learning_rate <= 1e-6:
+        reduced = adaptive_learning_rate(self.learning_rate)
+        if reduced == 0.0:
             if verbose:
                 print(msg + " Learning rate too small. Stopping.")
             return True
-        self.learning_rate /= 5.0
+        self.learning_rate = reduced
         if verbose:
             print(msg + " Setting learning rate to %f" % self.learning_rate)
         return False
@@ -160,11 +163,11 @@ class AdamOptimizer(BaseOptimizer):
 
     def hyperparameters(self, alpha):
         h = self.hyper
-        h[0] = self.learning_rate_init
-        h[3] = self.beta_1
-        h[4] = self.beta_2
-        h[5] = self.epsilon
-        h[6] = alpha
+        h[HYPER_LR] = self.learning_rate_init
+        h[HYPER_BETA1] = self.beta_1
+        h[HYPER_BETA2] = self.beta_2
+        h[HYPER_EPSILON] = self.epsilon
+        h[HYPER_ALPHA] = alpha
         return h
 
     def steps_done(self, t):
@@ -177,17 +180,3 @@ class AdamOptimizer(BaseOptimizer):
                 float(self.learning_rate_init), self.beta_1, self.beta_2, t
             )
 
-    def update(self, params, grads):
-        """One Adam step on the flat buffer ``params`` in place."""
-        self.steps_done(self.t + 1)
-        kernels.adam_update(
-            params,
-            self.ms,
-            self.vs,
-            grads,
-            self.learning_rate,
-            self.beta_1,
-            self.beta_2,
-            self.epsilon,
-            params.shape[0],
-        )

@@ -29,6 +29,39 @@ SCHEDULE_CONSTANT = 0
 SCHEDULE_INVSCALING = 1
 SCHEDULE_ADAPTIVE = 2
 
+# The packed control arrays of fit_epochs, slot by slot. The estimators fill
+# them, the kernel reads them and writes back the state it carries between
+# epochs; every reader and writer uses these names.
+#
+# hyper (float64): the optimizer's hyperparameters, constant during a call.
+HYPER_LR = 0  # learning_rate_init (Adam's base rate; SGD reads CTRL_F_LR)
+HYPER_MOMENTUM = 1
+HYPER_NESTEROV = 2  # 1.0 or 0.0
+HYPER_BETA1 = 3
+HYPER_BETA2 = 4
+HYPER_EPSILON = 5
+HYPER_ALPHA = 6  # the L2 penalty
+HYPER_SIZE = 7
+# ctrl_f (float64): scikit-learn's per-epoch rule, in and out.
+CTRL_F_LR = 0  # SGD's current learning rate (the schedules change it)
+CTRL_F_LR_INIT = 1
+CTRL_F_POWER_T = 2
+CTRL_F_TOL = 3
+CTRL_F_BEST_LOSS = 4
+CTRL_F_N_ITER_NO_CHANGE = 5
+CTRL_F_SIZE = 6
+# ctrl_i (int64), in and out.
+CTRL_I_STEP = 0  # Adam's step count t; on DIVERGED, -1 - (batches done)
+CTRL_I_SEEN = 1  # samples seen, the estimator's t_
+CTRL_I_NO_IMPROVEMENT = 2  # epochs without improvement so far
+CTRL_I_SCHEDULE = 3  # SCHEDULE_* (SGD)
+CTRL_I_SHUFFLE = 4  # 1: shuffle the rows at the start of every epoch
+CTRL_I_SIZE = 5
+
+# The adaptive schedule divides the learning rate by 5 instead of stopping
+# while the rate is above this.
+ADAPTIVE_MIN_LEARNING_RATE = 1e-6
+
 # What ended a run of fit_epochs.
 RAN_ALL = 0
 STOPPED = 1
@@ -84,6 +117,37 @@ def chunk_workspace(units, batch_size, n_chunks):
     for batches of up to batch_size rows split into up to n_chunks chunks."""
     cap = chunk_capacity(int(batch_size), int(n_chunks))
     return workspace_size(units, cap), cap
+
+
+# scikit-learn's per-epoch rule, written once: the estimators run these as
+# Python between epochs they drive, and kernels/train.py compiles the same
+# functions into fit_epochs for the epochs it runs on its own.
+
+
+def no_improvement(loss, best_loss, tol, count):
+    """scikit-learn's _update_no_improvement_count for an epoch's training
+    loss: (the new count of epochs without improvement, the new best loss)."""
+    if loss > best_loss - tol:
+        count = count + 1
+    else:
+        count = 0
+    if loss < best_loss:
+        best_loss = loss
+    return count, best_loss
+
+
+def invscaling_learning_rate(learning_rate_init, seen, power_t):
+    """SGD's invscaling schedule after ``seen`` samples in all:
+    learning_rate_init / (seen + 1) ** power_t."""
+    return learning_rate_init / float(seen + 1) ** power_t
+
+
+def adaptive_learning_rate(learning_rate):
+    """The adaptive schedule when the loss has stopped improving: the rate
+    divided by 5, or 0.0 where the rate is too small and training stops."""
+    if learning_rate > ADAPTIVE_MIN_LEARNING_RATE:
+        return learning_rate / 5.0
+    return 0.0
 
 
 def adam_learning_rate(lr, beta1, beta2, t):
