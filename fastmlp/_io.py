@@ -572,7 +572,30 @@ def _label_binarizer(entry, classes):
 
 
 def _build_estimator(entry, arrays):
+    """The estimator a model file describes, every value checked first."""
     _check(isinstance(entry, dict), "the estimator's description is missing")
+    est, name, hidden = _estimator_with_params(entry)
+    fitted = entry.get("fitted")
+    _check(isinstance(fitted, dict), "the fitted attributes are missing")
+    units, n_features, n_outputs, n_layers, out_activation = _layer_sizes(
+        entry, fitted, hidden
+    )
+    flat = _flat_parameters(entry, arrays, units)
+    if name == "MLPClassifier":
+        _set_labels(est, entry, arrays, n_outputs)
+    _set_fitted_attributes(est, fitted, n_features, n_outputs, n_layers, out_activation)
+    _set_curves(est, entry, arrays)
+    # The flat buffer and the coefs_/intercepts_ views into it, as after fit.
+    est._params = np.array(flat, dtype=flat.dtype, order="C", copy=True)
+    est._make_views(np.asarray(units, dtype=np.int64))
+    # After fit the best weights and the model's weights are one buffer.
+    est._best_params = est._params
+    return est
+
+
+def _estimator_with_params(entry):
+    """(a new estimator of the file's class with its checked parameters, the
+    class name, the hidden layer sizes as a list)."""
     classes = _estimator_classes()
     name = entry.get("class")
     if name not in classes:
@@ -596,9 +619,12 @@ def _build_estimator(entry, arrays):
     except ValueError as exc:  # InvalidParameterError is a ValueError
         raise _Damaged("invalid estimator parameters: %s" % exc) from None
     hidden = [hls] if isinstance(hls, int) else list(hls)
+    return est, name, hidden
 
-    fitted = entry.get("fitted")
-    _check(isinstance(fitted, dict), "the fitted attributes are missing")
+
+def _layer_sizes(entry, fitted, hidden):
+    """(layer units, n_features_in_, n_outputs_, n_layers_, out_activation_),
+    checked against each other."""
     n_features = _int(fitted.get("n_features_in_"), "n_features_in_", 1)
     n_outputs = _int(fitted.get("n_outputs_"), "n_outputs_", 1)
     units = entry.get("layer_units")
@@ -626,7 +652,12 @@ def _build_estimator(entry, arrays):
         "unknown out_activation_ %r",
         out_activation,
     )
+    return units, n_features, n_outputs, n_layers, out_activation
 
+
+def _flat_parameters(entry, arrays, units):
+    """The network's flat parameter vector, of the header's dtype and the
+    layer sizes' length, all finite."""
     flat = _array(arrays, "params", "the network's parameters")
     dtype = entry.get("dtype")
     _check(
@@ -644,24 +675,32 @@ def _build_estimator(entry, arrays):
         n_params,
     )
     _check(bool(np.isfinite(flat).all()), "the parameters are not all finite")
+    return flat
 
-    if name == "MLPClassifier":
-        labels = _labels(entry.get("classes"), arrays, "classes", "classes_")
-        lb = _label_binarizer(entry.get("label_binarizer"), labels)
-        if lb.y_type_ == "multiclass" or lb.y_type_ == "multilabel-indicator":
-            expected = labels.size
-        else:
-            expected = 1
-        _check(
-            n_outputs == expected,
-            "%d outputs for %d classes of a %s target",
-            n_outputs,
-            labels.size,
-            lb.y_type_,
-        )
-        est._label_binarizer = lb
-        est.classes_ = lb.classes_
 
+def _set_labels(est, entry, arrays, n_outputs):
+    """A classifier's classes_ and label binarizer, matching its outputs."""
+    labels = _labels(entry.get("classes"), arrays, "classes", "classes_")
+    lb = _label_binarizer(entry.get("label_binarizer"), labels)
+    if lb.y_type_ == "multiclass" or lb.y_type_ == "multilabel-indicator":
+        expected = labels.size
+    else:
+        expected = 1
+    _check(
+        n_outputs == expected,
+        "%d outputs for %d classes of a %s target",
+        n_outputs,
+        labels.size,
+        lb.y_type_,
+    )
+    est._label_binarizer = lb
+    est.classes_ = lb.classes_
+
+
+def _set_fitted_attributes(
+    est, fitted, n_features, n_outputs, n_layers, out_activation
+):
+    """The fitted attributes that describe the network and its training."""
     est.n_features_in_ = n_features
     if "feature_names_in_" in fitted:
         est.feature_names_in_ = _names(
@@ -689,6 +728,9 @@ def _build_estimator(entry, arrays):
         if attr in fitted:
             setattr(est, attr, _float_or_none(fitted[attr], attr))
 
+
+def _set_curves(est, entry, arrays):
+    """loss_curve_ and validation_scores_, as lists of finite floats."""
     curves = entry.get("curves") or {}
     _check(isinstance(curves, dict), "the curves' description is damaged")
     for attr, key in (
@@ -704,13 +746,6 @@ def _build_estimator(entry, arrays):
             curve = _array(arrays, key, attr)
             _check(bool(np.isfinite(curve).all()), "%s is not all finite", attr)
             setattr(est, attr, curve.tolist())
-
-    # The flat buffer and the coefs_/intercepts_ views into it, as after fit.
-    est._params = np.array(flat, dtype=flat.dtype, order="C", copy=True)
-    est._make_views(np.asarray(units, dtype=np.int64))
-    # After fit the best weights and the model's weights are one buffer.
-    est._best_params = est._params
-    return est
 
 
 def _build_scaler(entry, arrays, n_features):

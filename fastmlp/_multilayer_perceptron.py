@@ -1,199 +1,23 @@
 """Multi-layer perceptron estimators with scikit-learn's API."""
 
-from contextlib import contextmanager
-
 import numpy as np
-import scipy.sparse as sp
 from sklearn.base import ClassifierMixin, RegressorMixin, _fit_context
-from sklearn.metrics import r2_score
 from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.metaestimators import available_if
-from sklearn.utils.multiclass import (
-    _check_partial_fit_first_call,
-    check_classification_targets,
-    type_of_target,
-    unique_labels,
-)
-from sklearn.utils.sparsefuncs import count_nonzero
+from sklearn.utils.multiclass import _check_partial_fit_first_call, type_of_target
 from sklearn.utils.validation import assert_all_finite
 
 from fastmlp._base import BaseMultilayerPerceptron
-
-
-def _validation_accuracy(y_true, y_pred, sample_weight=None):
-    """scikit-learn's accuracy_score of early stopping's validation rows, without
-    its input checks: both label arrays come from the estimator's own label
-    binarizer, so they are of one kind, one dtype and one length. The same
-    comparison (in multilabel, a row counts when all its labels match) and the
-    same np.average as accuracy_score, hence the same float; the checks cost
-    about 0.4 ms per epoch, 30 times a small network's epoch."""
-    if sp.issparse(y_true) or sp.issparse(y_pred):
-        # A multilabel y given sparse is decoded sparse: accuracy_score's count
-        # of the labels that differ in each row.
-        differing = count_nonzero(sp.csr_matrix(y_true) - sp.csr_matrix(y_pred), axis=1)
-        score = differing == 0
-    elif y_true.ndim == 2:
-        score = (y_true == y_pred).all(axis=1)
-    else:
-        score = y_true == y_pred
-    return float(np.average(score, weights=sample_weight))
-
-
-@contextmanager
-def _orderable_labels(what, y=None):
-    """Class labels are sorted; labels of mixed types (str and int, or None
-    among strings) cannot be, and Python's TypeError does not say which input
-    is at fault. A continuous y is named as such rather than printed.
-    scikit-learn's own TypeErrors (bytes labels, say) pass through as they are."""
-    try:
-        yield
-    except TypeError as e:
-        if "not supported between instances" not in str(e):
-            raise
-        raise TypeError(
-            "The class labels in %s cannot be sorted (%s): use labels of one "
-            "type, all strings or all numbers, and no None." % (what, e)
-        ) from e
-    except ValueError:
-        if y is not None:
-            check_classification_targets(y)
-        raise
-
-
-def _fit_binarizer(y):
-    """LabelBinarizer().fit(y).
-
-    A 1-D array of integer labels, the common case, is fitted directly: its
-    target type is "binary" for at most two distinct labels and "multiclass"
-    otherwise, and its classes are its sorted distinct values, which is what
-    LabelBinarizer.fit finds by running scikit-learn's type_of_target twice
-    (some 200 us, more than a small network's whole fit). Anything else
-    (strings, floats, objects, multilabel, empty) goes through the binarizer
-    itself."""
-    binarizer = LabelBinarizer()
-    if (
-        isinstance(y, np.ndarray)
-        and y.ndim == 1
-        and y.dtype.kind in "iu"
-        and y.shape[0] > 0
-    ):
-        classes = np.unique(y)
-        binarizer.y_type_ = "binary" if classes.shape[0] <= 2 else "multiclass"
-        binarizer.sparse_input_ = False
-        binarizer.classes_ = classes
-        return binarizer
-    return binarizer.fit(y)
-
-
-def _distinct_labels(y):
-    """unique_labels(y): the sorted distinct class labels of a target.
-
-    A 1-D array of integers, booleans or strings has target type "binary" or
-    "multiclass" and labels all of one type, so unique_labels comes down to
-    np.unique, without the two passes of type_of_target (about 0.15 ms a call,
-    which partial_fit pays for every block of rows). Anything else goes through
-    unique_labels and its checks."""
-    if (
-        type(y) is np.ndarray
-        and y.ndim == 1
-        and y.dtype.kind in "iubU"
-        and y.shape[0] > 0
-    ):
-        return np.unique(y)
-    return unique_labels(y)
-
-
-def _validation_r2(y_true, y_pred, sample_weight=None):
-    """scikit-learn's r2_score (uniform average over the outputs, non-finite
-    scores forced finite) of early stopping's validation rows, without its
-    input checks: the same dtype, the same sums and the same rules for zero
-    numerators and denominators, hence the same float; the checks cost about
-    0.3 ms per epoch."""
-    arrays = [a for a in (y_true, y_pred, sample_weight) if a is not None]
-    floats = [a.dtype for a in arrays if a.dtype.kind == "f"]
-    dtype = np.result_type(*floats) if floats else np.float64
-    y_true = np.asarray(y_true, dtype=dtype)
-    y_pred = np.asarray(y_pred, dtype=dtype)
-    if y_true.shape[0] < 2:
-        return r2_score(y_true, y_pred, sample_weight=sample_weight)  # warns, NaN
-    if y_true.ndim == 1:
-        y_true = y_true.reshape((-1, 1))
-    if y_pred.ndim == 1:
-        y_pred = y_pred.reshape((-1, 1))
-    if sample_weight is not None:
-        sample_weight = np.asarray(sample_weight, dtype=dtype)
-        weight = sample_weight[:, None]
-    else:
-        weight = 1.0
-    numerator = np.sum(weight * (y_true - y_pred) ** 2, axis=0)
-    mean = np.average(y_true, axis=0, weights=sample_weight)
-    denominator = np.sum(weight * (y_true - mean) ** 2, axis=0)
-    nonzero_numerator = numerator != 0
-    nonzero_denominator = denominator != 0
-    scores = np.ones(y_true.shape[1], dtype=numerator.dtype)
-    valid = nonzero_denominator & nonzero_numerator
-    scores[valid] = 1 - (numerator[valid] / denominator[valid])
-    scores[nonzero_numerator & ~nonzero_denominator] = 0.0
-    return float(np.average(scores))
-
-
-def _decode_labels(label_binarizer, y_pred):
-    """label_binarizer.inverse_transform(y_pred) for the network's own output: a
-    dense float array, (n,) for a single output, else (n, n_outputs).
-
-    The same arithmetic as the binarizer's (argmax for multiclass, the
-    threshold between neg_label and pos_label otherwise; the same dtypes)
-    without its checks and array-API dispatch, about 35 us a call: more than a
-    one-row prediction, and 30 times a small network's epoch when early
-    stopping scores every epoch. A binarizer fitted on a sparse target still
-    goes through inverse_transform, which returns a sparse matrix."""
-    lb = label_binarizer
-    if getattr(lb, "sparse_input_", True):
-        return lb.inverse_transform(y_pred)
-    if lb.y_type_ == "multiclass":
-        return lb.classes_[np.argmax(y_pred, axis=1)]
-    threshold = (lb.pos_label + lb.neg_label) / 2.0
-    # scikit-learn's index dtype (indexing_dtype): that of np.asarray(0).
-    y = np.asarray(y_pred > threshold, dtype=np.asarray(0).dtype)
-    if lb.y_type_ == "binary":
-        if y.ndim == 2 and y.shape[1] == 2:
-            return lb.classes_[y[:, 1]]
-        if lb.classes_.shape[0] == 1:
-            return np.repeat(lb.classes_[0], len(y))
-        return lb.classes_[y.reshape(-1)]
-    return y  # multilabel-indicator
-
-
-def _one_hot(label_binarizer, y):
-    """label_binarizer.transform(y) as a bool matrix.
-
-    For the common case, single-label y whose labels are all among the
-    binarizer's sorted ``classes_``, the indicator matrix is built directly from
-    a binary search: LabelBinarizer.transform re-derives the target type and
-    re-checks the labels, which costs more than a small network's whole fit.
-    Anything else (multilabel y, a single class, labels that do not match) goes
-    through the binarizer itself."""
-    classes = label_binarizer.classes_
-    kind = label_binarizer.y_type_
-    K = len(classes)
-    if y.ndim == 1 and (kind == "multiclass" or (kind == "binary" and K == 2)):
-        try:
-            pos = np.searchsorted(classes, y)
-        except TypeError:
-            pos = None
-        if pos is not None and pos.size == y.size:
-            ok = bool(np.all(pos < K)) and bool(
-                np.all(classes[np.minimum(pos, K - 1)] == y)
-            )
-            if ok:
-                if kind == "binary":
-                    return (pos == 1).reshape(-1, 1)
-                Y = np.zeros((y.shape[0], K), dtype=bool)
-                Y[np.arange(y.shape[0]), pos] = True
-                return Y
-    return label_binarizer.transform(y).astype(bool)
-
+from fastmlp._sklearn_compat import (
+    decode_labels,
+    distinct_labels,
+    fit_binarizer,
+    one_hot,
+    validation_accuracy,
+    validation_r2,
+)
+from fastmlp._validation import orderable_labels
 
 _PARAMETERS_DOC = """\
     hidden_layer_sizes : array-like of shape(n_layers - 2,), default=(100,)
@@ -397,12 +221,12 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         X, y, _ = self._validate_fit_data(X, y, reset)
 
         if (not hasattr(self, "classes_")) or (not self.warm_start and not incremental):
-            with _orderable_labels("y", y):
-                self._label_binarizer = _fit_binarizer(y)
+            with orderable_labels("y", y):
+                self._label_binarizer = fit_binarizer(y)
             self.classes_ = self._label_binarizer.classes_
         else:
-            with _orderable_labels("y", y):
-                classes = _distinct_labels(y)
+            with orderable_labels("y", y):
+                classes = distinct_labels(y)
             if self.warm_start:
                 if set(classes) != set(self.classes_):
                     raise ValueError(
@@ -415,7 +239,7 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
                     "`y` has classes not in `self.classes_`. "
                     f"`self.classes_` has {self.classes_}. 'y' has {classes}."
                 )
-        return X, _one_hot(self._label_binarizer, y)
+        return X, one_hot(self._label_binarizer, y)
 
     @available_if(lambda est: est._check_solver())
     @_fit_context(prefer_skip_nested_validation=True)
@@ -444,18 +268,18 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         recorded, then raises ``KeyboardInterrupt``, so that a loop of
         ``partial_fit`` calls stops (scikit-learn's partial_fit warns and returns).
         """
-        with _orderable_labels("classes"):
+        with orderable_labels("classes"):
             if (
                 classes is not None
                 and getattr(self, "classes_", None) is not None
-                and np.array_equal(self.classes_, _distinct_labels(classes))
+                and np.array_equal(self.classes_, distinct_labels(classes))
             ):
                 first_call = False  # the classes of the first call, given again
             else:
                 first_call = _check_partial_fit_first_call(self, classes)
         if first_call:
             self._label_binarizer = LabelBinarizer()
-            with _orderable_labels("y"):
+            with orderable_labels("y"):
                 multilabel = type_of_target(y).startswith("multilabel")
             if multilabel:
                 self._label_binarizer.fit(y)
@@ -483,11 +307,11 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         y_pred = self._forward_pass_fast(X, check_input=check_input)
         if self.n_outputs_ == 1:
             y_pred = y_pred.ravel()
-        return _decode_labels(self._label_binarizer, y_pred)
+        return decode_labels(self._label_binarizer, y_pred)
 
     def _score(self, X, y, sample_weight=None):
         return self._score_with_function(
-            X, y, sample_weight=sample_weight, score_function=_validation_accuracy
+            X, y, sample_weight=sample_weight, score_function=validation_accuracy
         )
 
     def predict_log_proba(self, X):
@@ -696,7 +520,7 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
 
     def _score(self, X, y, sample_weight=None):
         return self._score_with_function(
-            X, y, sample_weight=sample_weight, score_function=_validation_r2
+            X, y, sample_weight=sample_weight, score_function=validation_r2
         )
 
     @available_if(lambda est: est._check_solver())

@@ -107,7 +107,6 @@ class SGDOptimizer(BaseOptimizer):
         h[HYPER_ALPHA] = alpha
         return h
 
-
     def iteration_ends(self, time_step):
         """``invscaling``: learning_rate_init / (time_step + 1) ** power_t."""
         if self.lr_schedule == "invscaling":
@@ -179,4 +178,3 @@ class AdamOptimizer(BaseOptimizer):
             self.learning_rate = adam_learning_rate(
                 float(self.learning_rate_init), self.beta_1, self.beta_2, t
             )
-

@@ -7,10 +7,9 @@ options its ``@njit`` gives it (NumPy's error model, the GIL released while it
 runs); everything it calls is compiled as the Numba kernels are.
 """
 
+import inspect
 import os
 import sys
-
-SHIM = "_gemm_shim.c"
 
 
 def build(output_dir, name):
@@ -46,21 +45,20 @@ def build(output_dir, name):
             return types.Array(arrays[kind[:2]], kind.count(":"), "C")
         return scalar[kind]
 
-    class ShimCC(CC):
-        """The module, with the C functions behind the kernels' GEMM symbols."""
-
-        def _get_mixin_sources(self):
-            shim = os.path.join(os.path.dirname(os.path.abspath(__file__)), SHIM)
-            return super()._get_mixin_sources() + [shim]
+    for kernel, dispatcher in kernels.items():
+        # The argument kinds come from the parameter list read from the source;
+        # it must be the compiled function's own.
+        signature = tuple(inspect.signature(dispatcher.py_func).parameters)
+        assert precompiled.parameters(kernel) == signature, kernel
 
     key = precompiled.source_key(numba.__version__)
-    cc = ShimCC(name)
+    cc = CC(name)
     cc.output_dir = output_dir
     # For this machine's processor, as the Numba kernels are compiled: its name
     # and the instruction sets it reports (see the patch of the features below).
     cc.target_cpu = "host"
     cc.verbose = False
-    for export, kernel, kinds, ret in precompiled.VARIANTS:
+    for export, kernel, kinds, ret in precompiled.variants():
         if precompiled.module_of(export) != name:
             continue
         dispatcher = kernels[kernel]

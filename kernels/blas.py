@@ -12,8 +12,7 @@ library directly: one pool, shared with everything else in the process, and
 The kernels call an external symbol, ``fastmlp_cblas_sgemm`` or
 ``fastmlp_cblas_dgemm``, with the 64-bit-integer CBLAS signature. It is bound at
 import to NumPy's bundled OpenBLAS (the ``scipy_cblas_?gemm64_`` symbols of the
-PyPI wheels, found by ``openblas``, which the precompiled kernels bind to as
-well). Where that library is not found (NumPy built against another
+PyPI wheels, found by ``openblas``). Where that library is not found (NumPy built against another
 BLAS), the symbol is bound instead to a compiled function of the same signature
 that does the product with ``np.dot``, i.e. SciPy's BLAS: the kernels' machine
 code (and its on-disk cache) is the same either way. Setting the environment
@@ -29,6 +28,7 @@ from numba.core import cgutils
 from numba.extending import intrinsic
 
 from . import openblas
+from .config import JIT, JIT_INLINE
 
 ROW_MAJOR = 101
 NO_TRANS = 111
@@ -58,12 +58,7 @@ _SGEMM = types.ExternalFunction("fastmlp_cblas_sgemm", _signature(types.float32)
 _DGEMM = types.ExternalFunction("fastmlp_cblas_dgemm", _signature(types.float64))
 
 
-def _numpy_openblas():
-    """NumPy's bundled OpenBLAS (64-bit integers, scipy_ symbol prefix), or None."""
-    return openblas.find_numpy_openblas()
-
-
-@njit(cache=True, nogil=True)
+@njit(**JIT)
 def _fallback_product(c, a, trans_a, b, trans_b, alpha, beta):
     """c = alpha op(a) op(b) + beta c with np.dot; each branch hands np.dot
     operands of a fixed contiguous layout (C, or F for a transpose)."""
@@ -134,7 +129,7 @@ set_blas_threads = openblas.set_blas_threads
 # 100,000), nor float64 (0 in 430,000), nor the Haswell kernels
 # (OPENBLAS_CORETYPE=Haswell). fastmlp therefore runs float32 GEMMs side by
 # side only over equal row counts.
-@njit(inline="always", cache=True, nogil=True)
+@njit(**JIT_INLINE)
 def side_by_side_ok(C, rows_a, rows_b):
     """Whether GEMMs into arrays of C's dtype over rows_a and rows_b rows may
     run at the same time in two threads: float64 always, float32 only when the
@@ -154,7 +149,7 @@ def data_ptr(typingctx, arr):
     return sig, codegen
 
 
-@njit(cache=True, nogil=True)
+@njit(**JIT)
 def gemm(C, A, trans_a, B, trans_b, beta):
     """C = op(A) op(B) + beta C, op(X) = X.T where trans_x, else X.
 

@@ -1,11 +1,11 @@
 """NumPy's bundled OpenBLAS, found and steered with ctypes alone: importing this
 loads no Numba.
 
-The kernels' GEMMs call this library (``blas`` binds Numba's kernels to it,
-``precompiled`` the precompiled ones), and the estimators hold its thread
-count while a kernel runs. The library is looked for once, where NumPy's PyPI
+The kernels' GEMMs call this library (``blas`` binds Numba's kernels to it),
+and the runtime (``fastmlp._runtime``) holds its thread count while a kernel
+runs. The library is looked for once, where NumPy's PyPI
 wheels put it (``numpy.libs/libscipy_openblas64_*``, or ``.dylibs`` on macOS),
-unless the environment sets ``FASTMLP_NUMPY_BLAS=0``.
+unless the environment sets ``FASTMLP_NUMPY_BLAS=0`` (see ``config``).
 """
 
 import ctypes
@@ -13,6 +13,8 @@ import glob
 import os
 
 import numpy as np
+
+from . import config
 
 
 def find_numpy_openblas():
@@ -36,7 +38,7 @@ def find_numpy_openblas():
 
 
 def _find():
-    if os.environ.get("FASTMLP_NUMPY_BLAS", "1") == "0":
+    if config.environment()["FASTMLP_NUMPY_BLAS"] == "0":
         return None, None
     found = find_numpy_openblas()
     if found is None:

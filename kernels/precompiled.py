@@ -1,111 +1,109 @@
-"""The kernels that a fit and a predict run most often (float64 or float32),
-compiled ahead of time: such a fit, in a new process, runs without importing
-Numba.
+"""The kernels of a small network's fit and predict, compiled ahead of time:
+such a fit, in a new process, runs without importing Numba.
 
 A new process that fits with the Numba kernels (``cache=True``) still imports
-Numba (about 0.12 s here), initialises its compiler's registries and loads the
-cached machine code (about 0.15 s), and its interpreter exit walks Numba's
-objects (about 0.15 s): more than a small network's whole 200-epoch fit.
-Installing fastmlp therefore also compiles, with Numba's ahead-of-time
-compiler, the variants of ``fit_epochs`` (the stochastic solvers),
-``forward_backward`` (L-BFGS) and ``predict_serial`` listed in ``VARIANTS``
-into two extension modules (``MODULES``: float64, float32; see
-``_build_precompiled``, which builds them side by side): the same Python source
-through the same compiler, for the same processor, as the kernels that Numba
-compiles when the process runs, and the same results to the bit (the tests
-check it).
+Numba, initialises its compiler's registries and loads the cached machine
+code, and its interpreter exit walks Numba's objects: more than a small
+network's whole fit. Installing fastmlp therefore also compiles, with Numba's
+ahead-of-time compiler, the variants of ``fit_epochs`` (the stochastic
+solvers), ``forward_backward`` (L-BFGS) and ``predict_serial`` that
+``variants()`` lists into two extension modules (``MODULES``: float64,
+float32; ``_build_precompiled`` builds them side by side): the same Python
+source through the same compiler, for the same processor, as the kernels that
+Numba compiles when the process runs, and the same results to the bit (the
+tests check it).
 
-The variants cover a dense X of the network's dtype, with class indices or a
-target matrix: for a network without a BLAS-sized layer, every solver, with or
-without sample weights; for one with such a layer (scikit-learn's default
-(100,) among them), the stochastic solvers without sample weights, batches
-split into chunks run one after the other (``threaded`` None: the kernels'
-threaded code is left out, since the module has no thread pool), and
-``predict_serial`` with its GEMMs. Those call ``fastmlp_cblas_?gemm``, which in
-the modules are two C functions (``_gemm_shim.c``) that call through pointers
-set here, at load, to NumPy's OpenBLAS, the library the Numba kernels call
-(``openblas``).
+The variants cover a network without a BLAS-sized layer (``blas_min`` None),
+a dense X of the network's dtype, class indices or a target matrix of that
+dtype, with or without sample weights of that dtype, unsplit batches. Each
+variant's argument kinds are derived from the kernel's own parameter list
+(read from its source), so the order of a kernel's parameters has one source.
 
-``lookup`` returns the precompiled function for a call, or None, and then the
-caller runs the Numba kernel: for any other variant (sparse input, sample
-weights of another dtype than the network's, a BLAS layer with sample weights,
-L-BFGS or batches too small to split, a call that runs on threads), when the
-modules were not built (no C compiler at install), when they were built from
-other kernel sources than these (an edited checkout: each module stores a hash
-of them), on another CPU, or with another Numba than the one installed, and
-when the environment sets ``FASTMLP_PRECOMPILED=0``, ``NUMBA_DISABLE_JIT`` or
-``NUMBA_BOUNDSCHECK`` (the Numba kernels then run as those settings ask). The
-GEMM variants also wait for NumPy's OpenBLAS (``FASTMLP_NUMPY_BLAS=0``, or no
-bundled OpenBLAS: none of them runs). The estimators run a call that Numba's
-kernels would spread over the cores on these serial variants only in a process
-that has not started Numba, and for a second of such calls at most
-(``fastmlp._base.PRECOMPILED_SERIAL_SECONDS``).
+``lookup`` returns the precompiled function for a call, or None, and the caller
+then runs the Numba kernel: for any other call (a BLAS-sized layer, sparse
+input, other dtypes), when the modules were not built (no C compiler at
+install), when they were built from other kernel sources than these (an
+edited checkout: each module stores a hash of them), on another CPU or with
+another Numba than the one installed, and when the environment sets
+``FASTMLP_PRECOMPILED=0``, ``NUMBA_DISABLE_JIT`` or ``NUMBA_BOUNDSCHECK``
+(the Numba kernels then run as those settings ask; see ``config``).
 """
 
-import ctypes
+import ast
 import hashlib
 import importlib
 import os
 import platform
+import re
 import types
 
 import numpy as np
 
+from . import config
+
 # Argument kinds: "f8[:]" a C-contiguous, aligned float64 array of one
 # dimension (":,:" two), "f4[:]" float32, "i8[:]" int64, "u4[:]" uint32; "i8"
 # an integer, "f8" a float (Python's or NumPy's float64), "bool" a boolean,
-# "none" None. ``real`` below is "f8" or "f4": the network's dtype.
+# "none" None.
+
+# The kernels compiled ahead of time: name -> (the file that defines it, the
+# kind of its return value).
+KERNELS = {
+    "fit_epochs": ("train.py", "(i8,i8,f8)"),
+    "forward_backward": ("train.py", "f8"),
+    "predict_serial": ("predict.py", "i8"),
+}
 
 
-# fit_epochs(params, grads, opt_a, opt_b, work, X, Xp, Xi, Xd, Y, sw, idx,
-# units, act, out_act, batch_size, solver, hyper, ctrl_f, ctrl_i, mt_key,
-# mt_pos, loss_curve, n_epochs, blas_min, gpart, threaded) for a dense X of the
-# network's dtype, Y the class indices (softmax) or a matrix of that dtype, sw
-# None or of that dtype; no BLAS layer and unsplit batches, or (gemm) a BLAS
-# layer and batches split into chunks of rows run one after the other
-# (threaded None: the threaded code is left out). The controls (hyper, ctrl_f,
-# loss_curve) are float64 whatever the dtype.
-def _fit_args(real, y_kind, sw_kind, gemm=False):
-    buf = real + "[:]"
-    tail = ("i8", real + "[:,:]", "none") if gemm else ("none", "none", "bool")
-    return (
-        (buf,) * 5
-        + (real + "[:,:]", "none", "none", "none", y_kind, sw_kind, "i8[:]", "i8[:]")
-        + ("i8", "i8", "i8", "i8", "f8[:]", "f8[:]", "i8[:]", "u4[:]", "i8[:]")
-        + ("f8[:]", "i8")
-        + tail
-    )
+def _param_kind(name, real, y_kind, sw_kind):
+    """The kind of a kernel parameter, by its name, in a variant for networks
+    of dtype ``real`` ("f8" or "f4") whose targets are of y_kind and weights
+    of sw_kind. The controls (hyper, ctrl_f, loss_curve) are float64 whatever
+    the dtype. A parameter missing here is an error at the first lookup and at
+    the build, never a silent mismatch."""
+    buf, mat = real + "[:]", real + "[:,:]"
+    kinds = {
+        # buffers of the parameter layout, and outputs
+        "params": buf, "grads": buf, "opt_a": buf, "opt_b": buf, "work": buf,
+        "out": mat,
+        # a dense X: the CSR flavour's three arrays None
+        "X": mat, "Xp": "none", "Xi": "none", "Xd": "none",
+        "Y": y_kind, "sw": sw_kind, "idx": "i8[:]", "units": "i8[:]",
+        "act": "i8", "out_act": "i8", "batch_size": "i8", "solver": "i8",
+        "hyper": "f8[:]", "ctrl_f": "f8[:]", "ctrl_i": "i8[:]",
+        "mt_key": "u4[:]", "mt_pos": "i8[:]", "loss_curve": "f8[:]",
+        "n_epochs": "i8", "start": "i8", "B": "i8", "capacity": "i8",
+        "alpha": "f8", "n": "i8", "block": "i8",
+        # no BLAS layer, unsplit batches: that code is compiled out
+        "blas_min": "none", "gpart": "none", "threaded": "bool",
+    }  # fmt: skip
+    return kinds[name]
 
 
-# forward_backward(grads, work, params, X, Xp, Xi, Xd, Y, sw, idx, start, B,
-# capacity, units, act, out_act, alpha, blas_min): L-BFGS's loss and gradient,
-# for the same inputs.
-def _lbfgs_args(real, y_kind, sw_kind):
-    buf = real + "[:]"
-    return (
-        (buf,) * 3
-        + (real + "[:,:]", "none", "none", "none", y_kind, sw_kind, "i8[:]", "i8")
-        + ("i8", "i8", "i8[:]", "i8", "i8", "f8", "none")
-    )
+_here = os.path.dirname(os.path.abspath(__file__))
+_params = {}
 
 
-# predict_serial(out, X, Xp, Xi, Xd, n, params, units, act, out_act, block,
-# blas_min) for a dense X; no BLAS layer, or (gemm) a BLAS layer.
-def _predict_args(real, gemm=False):
-    return (real + "[:,:]", real + "[:,:]", "none", "none", "none", "i8") + (
-        (real + "[:]", "i8[:]", "i8", "i8", "i8", "i8" if gemm else "none")
-    )
+def parameters(kernel):
+    """The names of ``kernel``'s parameters, in order, read from its source
+    file (importing the kernel would load Numba)."""
+    names = _params.get(kernel)
+    if names is None:
+        with open(os.path.join(_here, KERNELS[kernel][0])) as f:
+            source = f.read()
+        match = re.search(r"^def %s\((.*?)\):" % kernel, source, re.M | re.S)
+        stub = ast.parse("def f(%s): pass" % match.group(1)).body[0]
+        names = _params[kernel] = tuple(a.arg for a in stub.args.args)
+    return names
 
 
-# The exported names of the variants that call the GEMM symbols contain this.
-GEMM_TAG = "_blas"
+def _kinds(kernel, real, y_kind, sw_kind):
+    return tuple(_param_kind(p, real, y_kind, sw_kind) for p in parameters(kernel))
 
 
-def _variants():
+def variants():
     """(exported name, kernel, argument kinds, return kind) for each variant:
-    float64 networks under the plain names, float32 ones with "_f32" added;
-    those for a network with a BLAS layer (stochastic solvers without sample
-    weights, and predict) with GEMM_TAG in the name."""
+    float64 networks under the plain names, float32 ones with "_f32" added."""
     out = []
     for real, suffix in (("f8", ""), ("f4", "_f32")):
         for y, sw, name in (
@@ -114,30 +112,13 @@ def _variants():
             (real + "[:,:]", "none", "matrix"),
             (real + "[:,:]", real + "[:]", "matrix_sw"),
         ):
-            out.append(
-                ("fit_epochs_" + name + suffix, "fit_epochs",
-                 _fit_args(real, y, sw), "(i8,i8,f8)")
-            )  # fmt: skip
-            if sw == "none":  # each of these adds about 12 s to the install
-                out.append(
-                    ("fit_epochs" + GEMM_TAG + "_" + name + suffix, "fit_epochs",
-                     _fit_args(real, y, sw, gemm=True), "(i8,i8,f8)")
-                )  # fmt: skip
-            out.append(
-                ("forward_backward_" + name + suffix, "forward_backward",
-                 _lbfgs_args(real, y, sw), "f8")
-            )  # fmt: skip
-        out.append(
-            ("predict_serial" + suffix, "predict_serial", _predict_args(real), "i8")
-        )
-        out.append(
-            ("predict_serial" + GEMM_TAG + suffix, "predict_serial",
-             _predict_args(real, gemm=True), "i8")
-        )  # fmt: skip
-    return tuple(out)
+            for kernel in ("fit_epochs", "forward_backward"):
+                kinds = _kinds(kernel, real, y, sw)
+                out.append((kernel + "_" + name + suffix, kernel, kinds))
+        kinds = _kinds("predict_serial", real, "none", "none")
+        out.append(("predict_serial" + suffix, "predict_serial", kinds))
+    return tuple((e, k, kinds, KERNELS[k][1]) for e, k, kinds in out)
 
-
-VARIANTS = _variants()
 
 # The extension modules, one per dtype (the install builds them side by side):
 # the float64 variants in the first, the float32 ones ("_f32") in the second.
@@ -183,16 +164,15 @@ def _matcher(kind):
     return array
 
 
-def source_key(numba_version):
+def source_key(numba_version, folder=_here):
     """What the precompiled module must have been built from to be used: a
-    hash of the kernels' source files, this machine's processor (the module is
-    compiled for the CPU it was built on) and the Numba version that built it.
-    """
+    hash of the kernels' source files (in ``folder``), this machine's
+    processor (the module is compiled for the CPU it was built on) and the
+    Numba version that built it."""
     h = hashlib.sha256()
-    here = os.path.dirname(os.path.abspath(__file__))
-    for name in sorted(os.listdir(here)):
-        if name.endswith((".py", ".c")):
-            with open(os.path.join(here, name), "rb") as f:
+    for name in sorted(os.listdir(folder)):
+        if name.endswith(".py"):
+            with open(os.path.join(folder, name), "rb") as f:
                 h.update(name.encode() + b"\0" + f.read() + b"\0")
     h.update(_processor().encode() + b"\0" + numba_version.encode())
     return int.from_bytes(h.digest()[:7], "little")  # fits an int64
@@ -227,7 +207,7 @@ def _installed_numba():
 
 _loaded = None  # (modules or None,) once looked for
 _built = None  # the modules as load_built found them
-_gemm_bound = False  # whether the modules' GEMM symbols call NumPy's OpenBLAS
+_table = None  # kernel name -> [(exported name, argument predicates)]
 
 
 def module():
@@ -254,56 +234,34 @@ def load_built():
         ns = types.SimpleNamespace(
             build_key=lambda: key, files=[m.__file__ for m in mods.values()]
         )
-        for export, *_ in VARIANTS:
+        for export, *_ in variants():
             setattr(ns, export, getattr(mods[module_of(export)], export))
         _built = ns
     return _built
 
 
 def _load():
-    env = os.environ
-    if env.get("FASTMLP_PRECOMPILED", "1") == "0":
+    if config.environment()["FASTMLP_PRECOMPILED"] == "0":
         return None
-    for name in ("NUMBA_DISABLE_JIT", "NUMBA_BOUNDSCHECK"):
-        if env.get(name, "0") not in ("", "0"):
-            return None
+    if config.switch_on("NUMBA_DISABLE_JIT") or config.switch_on("NUMBA_BOUNDSCHECK"):
+        return None
     try:
         mod = load_built()
         if mod.build_key() != source_key(_installed_numba()):
             return None
     except Exception:  # noqa: BLE001 - not built, or not loadable here
         return None
-    _bind_gemm(mod.files)
     return mod
 
 
-def _bind_gemm(files):
-    """Point the modules' GEMM symbols (_gemm_shim.c) at NumPy's OpenBLAS, the
-    library the Numba kernels call; where it is not used (kernels.openblas
-    found none, or the environment chose the fallback), the variants that call
-    them stay unused."""
-    global _gemm_bound
-    from . import openblas
-
-    if openblas.FOUND is None:
-        return
-    try:
-        for path in files:
-            lib = ctypes.CDLL(path)
-            s, d = openblas.FOUND[1:]
-            ctypes.c_void_p.in_dll(lib, "fastmlp_sgemm_ptr").value = s
-            ctypes.c_void_p.in_dll(lib, "fastmlp_dgemm_ptr").value = d
-    except (OSError, ValueError):
-        return
-    _gemm_bound = True
-
-
-# kernel name -> [(exported name, argument predicates, calls the GEMMs)]
-_TABLE = {}
-for _export, _kernel, _kinds, _ in VARIANTS:
-    _TABLE.setdefault(_kernel, []).append(
-        (_export, tuple(map(_matcher, _kinds)), GEMM_TAG in _export)
-    )
+def _lookup_table():
+    global _table
+    if _table is None:
+        table = {}
+        for export, kernel, kinds, _ in variants():
+            table.setdefault(kernel, []).append((export, tuple(map(_matcher, kinds))))
+        _table = table
+    return _table
 
 
 def lookup(kernel, args):
@@ -312,8 +270,8 @@ def lookup(kernel, args):
     if mod is None:
         return None
     n = len(args)
-    for export, preds, gemm in _TABLE.get(kernel, ()):
-        if n != len(preds) or (gemm and not _gemm_bound):
+    for export, preds in _lookup_table().get(kernel, ()):
+        if n != len(preds):
             continue
         # Last argument first: the trailing ones are the scalars and Nones that
         # tell the variants apart (blas_min, say), the quickest to refuse.

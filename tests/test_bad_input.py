@@ -861,7 +861,8 @@ def test_hidden_layer_too_large(data, no_kernels):
 def test_a_failed_new_fit_leaves_no_network(data, monkeypatch):
     # Not only divergence: any failure of a new fit on the way (memory, say)
     # leaves the estimator unfitted; a warm start's failure keeps its network.
-    import fastmlp._base
+
+    import fastmlp._runtime
 
     X, y = data
     warm = clf(warm_start=True).fit(X, y)
@@ -870,7 +871,7 @@ def test_a_failed_new_fit_leaves_no_network(data, monkeypatch):
     def no_memory(*args, **kwargs):
         raise MemoryError("no memory for the buffers")
 
-    monkeypatch.setattr(fastmlp._base, "_training_buffers", no_memory)
+    monkeypatch.setattr(fastmlp._runtime, "training_buffers", no_memory)
     for est in (clf(), reg(), clf(solver="lbfgs"), copy.deepcopy(warm)):
         with pytest.raises(MemoryError):
             est.fit(X, y if isinstance(est, MLPClassifier) else y + 0.5)
@@ -884,7 +885,7 @@ def test_kernels_read_their_own_copy_of_sparse_indices():
     # The index arrays the kernels read are copies, checked again: another
     # thread writing the user's matrix after validation cannot send a kernel
     # outside it.
-    from fastmlp._base import _as_kernel_input
+    from fastmlp._validation import as_kernel_input as _as_kernel_input
 
     M = sp.random(30, 6, density=0.3, format="csr", random_state=0)
     M.indices = M.indices.astype(np.int64)

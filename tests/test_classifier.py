@@ -349,192 +349,11 @@ def test_predict_paths_agree_on_a_wide_network():
         m.predict_proba(bad)
 
 
-@pytest.mark.parametrize(
-    "y",
-    [
-        np.array([2, 0, 1, 2, 1, 0, 0]),
-        np.array([5, 7, 7, 5]),
-        np.array([1.0, 3.0, 2.0, 1.0]),
-        np.array(["b", "a", "c", "a"]),
-        np.array(["no", "yes", "yes"], dtype=object),
-        np.array([True, False, True]),
-        np.array([-1, 1, 1, -1, 1]),
-    ],
-)
-def test_one_hot_matches_label_binarizer(y):
-    from sklearn.preprocessing import LabelBinarizer
-
-    from fastmlp._multilayer_perceptron import _one_hot
-
-    lb = LabelBinarizer().fit(y)
-    expected = lb.transform(y).astype(bool)
-    got = _one_hot(lb, y)
-    assert got.dtype == bool
-    np.testing.assert_array_equal(got, expected)
-    # A subset of the classes (partial_fit's later batches).
-    np.testing.assert_array_equal(_one_hot(lb, y[:2]), lb.transform(y[:2]).astype(bool))
-
-
-def test_one_hot_falls_back_for_other_targets():
-    from sklearn.preprocessing import LabelBinarizer
-
-    from fastmlp._multilayer_perceptron import _one_hot
-
-    multilabel = np.array([[1, 0, 1], [0, 1, 1]])
-    lb = LabelBinarizer().fit(multilabel)
-    np.testing.assert_array_equal(_one_hot(lb, multilabel), multilabel.astype(bool))
-    single = LabelBinarizer().fit(np.array([3, 3, 3]))
-    np.testing.assert_array_equal(
-        _one_hot(single, np.array([3, 3])), single.transform([3, 3]).astype(bool)
-    )
-    # Labels outside classes_ are left to the binarizer (which ignores them).
-    lb = LabelBinarizer().fit(np.array([0, 1, 2]))
-    np.testing.assert_array_equal(
-        _one_hot(lb, np.array([0, 9, 2])), lb.transform([0, 9, 2]).astype(bool)
-    )
-
-
-@pytest.mark.parametrize(
-    "y",
-    [
-        np.array([2, 0, 1, 2, 1, 0, 0]),
-        np.array([5, 7, 7, 5], dtype=np.int8),
-        np.array([3, 3, 3], dtype=np.uint16),
-        np.array([-1, 1, 1, -1, 1], dtype=np.int32),
-        np.array([2**63 + 5, 7, 2**63 + 5], dtype=np.uint64),
-        np.array([9]),
-        np.array([1.0, 3.0, 2.0, 1.0]),
-        np.array(["b", "a", "c", "a"]),
-        np.array(["no", "yes", "yes"], dtype=object),
-        np.array([True, False, True]),
-        np.array([[1, 0, 1], [0, 1, 1]]),
-    ],
-    ids=lambda y: "%s-%s" % (y.dtype, y.shape),
-)
-def test_fit_binarizer_matches_label_binarizer(y):
-    # Integer labels take a direct path; the fitted binarizer must be the one
-    # LabelBinarizer.fit makes, in every attribute predict and partial_fit read.
-    from sklearn.preprocessing import LabelBinarizer
-
-    from fastmlp._multilayer_perceptron import _fit_binarizer
-
-    want = LabelBinarizer().fit(y)
-    got = _fit_binarizer(y)
-    assert got.y_type_ == want.y_type_
-    assert got.sparse_input_ == want.sparse_input_
-    assert got.classes_.dtype == want.classes_.dtype
-    np.testing.assert_array_equal(got.classes_, want.classes_)
-    np.testing.assert_array_equal(got.transform(y), want.transform(y))
-    Y = want.transform(y)
-    np.testing.assert_array_equal(got.inverse_transform(Y), want.inverse_transform(Y))
-
-
-def _network_outputs(rng, n, k, dtype):
-    """Outputs as a network gives them, with the cases a decoder must not get
-    wrong: ties for the largest value, NaN rows, values at the threshold."""
-    y = rng.random((n, k)).astype(dtype)
-    y[0] = 0.25  # a tie over every column
-    y[1, : min(k, 2)] = 0.75  # a tie over the first two columns
-    y[2] = np.nan
-    y[3] = 0.5  # at the binary threshold
-    y[4, -1] = np.nan  # NaN after a finite value
-    return y
-
-
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize(
-    "labels, kw",
-    [
-        (np.array([2, 0, 1, 2, 1]), {}),
-        (np.array(["b", "a", "c", "d"]), {}),
-        (np.array([5, 7, 7, 5], dtype=np.int8), {}),
-        (np.array(["no", "yes", "yes"], dtype=object), {}),
-        (np.array([1.0, 3.0, 1.0]), {}),
-        (np.array([9, 9]), {}),
-        (np.array([0, 1, 1]), {"neg_label": -1, "pos_label": 2}),
-        (np.array([[1, 0, 1], [0, 1, 1]]), {}),
-        (np.array([[1, 0, 1, 0], [0, 1, 1, 1]]), {"neg_label": -2, "pos_label": 3}),
-    ],
-    ids=lambda v: "%s-%s" % (v.dtype, v.shape) if isinstance(v, np.ndarray) else str(v),
-)
-def test_decode_labels_is_inverse_transform(labels, kw, dtype):
-    # predict decodes the network's output itself; it must give what the label
-    # binarizer's inverse_transform gives, values and dtype, for every target
-    # type, whatever the outputs (ties, NaN, values at the threshold).
-    from sklearn.preprocessing import LabelBinarizer
-
-    from fastmlp._multilayer_perceptron import _decode_labels
-
-    lb = LabelBinarizer(**kw).fit(labels)
-    n_outputs = 1 if lb.y_type_ == "binary" else lb.classes_.shape[0]
-    rng = np.random.default_rng(0)
-    y = _network_outputs(rng, 40, n_outputs, dtype)
-    outputs = [y.ravel()] if n_outputs == 1 else [y]
-    if n_outputs == 1:
-        outputs.append(y)  # (n, 1)
-    if n_outputs == 1 and lb.classes_.shape[0] == 2:
-        outputs.append(_network_outputs(rng, 40, 2, dtype))  # (n, 2)
-    for out in outputs:
-        want = lb.inverse_transform(out)
-        got = _decode_labels(lb, out)
-        assert got.dtype == want.dtype
-        assert got.shape == want.shape
-        np.testing.assert_array_equal(got, want)
-
-
-def test_decode_labels_leaves_sparse_binarizers_to_sklearn():
-    import scipy.sparse as sp
-    from sklearn.preprocessing import LabelBinarizer
-
-    from fastmlp._multilayer_perceptron import _decode_labels
-
-    lb = LabelBinarizer().fit(sp.csr_matrix(np.array([[1, 0, 1], [0, 1, 1]])))
-    y = np.random.default_rng(0).random((5, 3))
-    got = _decode_labels(lb, y)
-    assert sp.issparse(got)
-    np.testing.assert_array_equal(got.toarray(), lb.inverse_transform(y).toarray())
-
-
-@pytest.mark.parametrize(
-    "weights", [None, "float64", "float32"], ids=["unweighted", "f64", "f32"]
-)
-@pytest.mark.parametrize(
-    "labels",
-    [
-        np.array([2, 0, 1, 2, 1, 0, 0, 1]),
-        np.array(["b", "a", "c", "a", "b", "b", "c", "a"]),
-        np.array([0, 1, 1, 0, 1, 0, 0, 1]),
-        np.array([[1, 0, 1], [0, 1, 1], [0, 0, 1], [1, 1, 1]] * 2),
-    ],
-    ids=["multiclass", "strings", "binary", "multilabel"],
-)
-def test_validation_accuracy_is_accuracy_score(labels, weights):
-    # Early stopping scores every epoch without accuracy_score's checks; the
-    # score must be accuracy_score's to the bit.
-    from sklearn.metrics import accuracy_score
-
-    from fastmlp._multilayer_perceptron import _validation_accuracy
-
-    rng = np.random.default_rng(1)
-    w = None if weights is None else rng.uniform(0.1, 3.0, 8).astype(weights)
-    for trial in range(20):
-        pred = labels.copy()
-        flip = rng.random(8) < trial / 20  # from all right to mostly wrong
-        if labels.ndim == 2:
-            pred[flip, rng.integers(0, 3)] ^= 1
-        else:
-            pred[flip] = labels[rng.permutation(8)][flip]
-        want = accuracy_score(labels, pred, sample_weight=w)
-        got = _validation_accuracy(labels, pred, sample_weight=w)
-        assert type(got) is float
-        assert got == want
-
-
 def test_kernel_targets_class_indices_for_softmax_only():
     # A softmax output's one-hot rows reach the kernels as class indices;
     # everything else (logistic outputs, multilabel rows, rows that are not
     # one-hot, regression targets) as a matrix of the model's dtype.
-    from fastmlp._base import _kernel_targets
+    from fastmlp._validation import kernel_targets as _kernel_targets
 
     onehot = np.eye(3, dtype=bool)[[2, 0, 1, 2]]
     got = _kernel_targets(onehot, "softmax", np.float32)
@@ -587,10 +406,12 @@ def test_multiclass_fit_trains_on_class_indices(monkeypatch):
 def test_ctrl_c_between_compiled_calls_keeps_the_counts(data, monkeypatch, when):
     # Ctrl-C is seen in Python between the compiled calls; wherever it lands,
     # n_iter_, loss_curve_ and t_ describe the weights that training left.
-    import fastmlp._base
+    from fastmlp.kernels import config
+
+    import fastmlp._runtime
 
     X, y = data
-    real = fastmlp._base._fit_epochs
+    real = fastmlp._runtime.fit_epochs
     calls = []
 
     def interrupted(*args):
@@ -602,15 +423,15 @@ def test_ctrl_c_between_compiled_calls_keeps_the_counts(data, monkeypatch, when)
             raise KeyboardInterrupt  # the third call's epochs not yet recorded
         return out
 
-    monkeypatch.setattr(fastmlp._base, "EPOCH_CALL_LOSSES", 4)
-    monkeypatch.setattr(fastmlp._base, "_fit_epochs", interrupted)
+    config.set(EPOCH_CALL_LOSSES=4)
+    monkeypatch.setattr(fastmlp._runtime, "fit_epochs", interrupted)
     params = dict(hidden_layer_sizes=(5,), random_state=0, tol=0.0, max_iter=50)
     with pytest.warns(UserWarning, match="Training interrupted by user"):
         m = MLPClassifier(**params).fit(X, y)
     done = sum(calls)
     assert m.n_iter_ == len(m.loss_curve_) == done
     assert m.t_ == done * X.shape[0]
-    monkeypatch.setattr(fastmlp._base, "_fit_epochs", real)
+    monkeypatch.setattr(fastmlp._runtime, "fit_epochs", real)
     ref = quiet_fit(MLPClassifier(**{**params, "max_iter": done}), X, y)
     np.testing.assert_array_equal(m.loss_curve_, ref.loss_curve_)
     np.testing.assert_array_equal(m._params, ref._params)
@@ -637,7 +458,8 @@ def test_ctrl_c_stops_a_partial_fit_loop_and_keeps_the_model(data, monkeypatch):
     # the kernel returns: the epoch's bookkeeping (Adam's step count, t_,
     # loss_curve_) is still done, then the interrupt propagates, so that a loop
     # of partial_fit calls stops; the model is the one the kernel left.
-    import fastmlp._base
+
+    import fastmlp._runtime
 
     X, y = data
     classes = np.unique(y)
@@ -648,11 +470,11 @@ def test_ctrl_c_stops_a_partial_fit_loop_and_keeps_the_model(data, monkeypatch):
 
     m = MLPClassifier(**params)
     m.partial_fit(X, y, classes=classes)
-    real = fastmlp._base._fit_epochs
-    monkeypatch.setattr(fastmlp._base, "_fit_epochs", _interrupt_after_call(real, 1))
+    real = fastmlp._runtime.fit_epochs
+    monkeypatch.setattr(fastmlp._runtime, "fit_epochs", _interrupt_after_call(real, 1))
     with pytest.raises(KeyboardInterrupt):
         m.partial_fit(X, y)
-    monkeypatch.setattr(fastmlp._base, "_fit_epochs", real)
+    monkeypatch.setattr(fastmlp._runtime, "fit_epochs", real)
     assert m.t_ == 2 * X.shape[0]
     assert m._optimizer.t == 2 * 1  # one batch (200 rows) per epoch
     m.partial_fit(X, y)
@@ -706,17 +528,18 @@ def test_ctrl_c_in_a_fit_epoch_by_epoch_keeps_the_counts(data, monkeypatch, kind
     # epoch; Ctrl-C during the fourth call's kernel ends the fit with
     # scikit-learn's warning after that epoch is recorded, as a clean fit of
     # four epochs would leave it.
-    import fastmlp._base
+
+    import fastmlp._runtime
 
     X, y = data
     params = dict(hidden_layer_sizes=(5,), random_state=0, tol=0.0, max_iter=20)
     params[kind] = True
-    real = fastmlp._base._fit_epochs
-    monkeypatch.setattr(fastmlp._base, "_fit_epochs", _interrupt_after_call(real, 4))
+    real = fastmlp._runtime.fit_epochs
+    monkeypatch.setattr(fastmlp._runtime, "fit_epochs", _interrupt_after_call(real, 4))
     with redirect_stdout(io.StringIO()):
         with pytest.warns(UserWarning, match="Training interrupted by user"):
             m = MLPClassifier(**params).fit(X, y)
-        monkeypatch.setattr(fastmlp._base, "_fit_epochs", real)
+        monkeypatch.setattr(fastmlp._runtime, "fit_epochs", real)
         ref = quiet_fit(MLPClassifier(**{**params, "max_iter": 4}), X, y)
     assert m.n_iter_ == len(m.loss_curve_) == 4
     assert m.t_ == ref.t_ and m._optimizer.t == ref._optimizer.t
@@ -734,14 +557,15 @@ def test_ctrl_c_stops_an_lbfgs_fit_at_its_last_iterate(data, monkeypatch, hidden
     # iteration L-BFGS completed (not the trial point it was evaluating), with
     # n_iter_ and loss_ to match: that of a clean fit of that many iterations.
     # (5,): the small network's kernel; (64,): the split batch of a BLAS layer.
-    import fastmlp._base
+
+    import fastmlp._runtime
 
     X, y = data
     params = dict(hidden_layer_sizes=hidden, solver="lbfgs", random_state=0)
     name = "forward_backward_split" if hidden == (64,) else "forward_backward"
     evaluations = []
     if name == "forward_backward":
-        real = fastmlp._base._run_kernel
+        real = fastmlp._runtime.run_kernel
 
         def interrupted(kernel, args):
             out = real(kernel, args)
@@ -750,7 +574,7 @@ def test_ctrl_c_stops_an_lbfgs_fit_at_its_last_iterate(data, monkeypatch, hidden
                 os.kill(os.getpid(), signal.SIGINT)
             return out
 
-        monkeypatch.setattr(fastmlp._base, "_run_kernel", interrupted)
+        monkeypatch.setattr(fastmlp._runtime, "run_kernel", interrupted)
     else:
         real = fastmlp._base.kernels.forward_backward_split
 

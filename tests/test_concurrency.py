@@ -275,7 +275,7 @@ def test_split_batches_give_the_same_bits_on_one_core():
     from fastmlp.kernels.blas import blas_threads
     from threadpoolctl import threadpool_limits
 
-    from fastmlp._base import _split_chunks
+    from fastmlp._runtime import split_chunks as _split_chunks
 
     make, X, y = JOBS["wide (BLAS in the kernels)"]
     assert _split_chunks(200, 64) == 2
@@ -301,20 +301,22 @@ def test_predicting_a_few_rows_leaves_blas_alone(monkeypatch):
     # Fewer than ROWS_MAX dense rows of a wide model go through the sample-major
     # loops, which call no GEMM: such a prediction takes no BLAS hold (a lock and
     # two library calls), and one of ROWS_MAX rows does.
-    from fastmlp import _base
+    from fastmlp.kernels import config
+
+    from fastmlp import _runtime
 
     make, X, y = JOBS["wide (BLAS in the kernels)"]
     model = make().fit(X, y)
-    assert model._kernel_blas_min == _base.BLAS_MIN_WEIGHTS
+    assert model._kernel_blas_min == config.BLAS_MIN_WEIGHTS
     rows = fastmlp.kernels.ROWS_MAX
     holds = []
-    real = _base._hold_blas
+    real = _runtime.hold_blas
 
     def counting_hold():
         holds.append(1)
         return real()
 
-    monkeypatch.setattr(_base, "_hold_blas", counting_hold)
+    monkeypatch.setattr(_runtime, "hold_blas", counting_hold)
     few = model.predict_proba(X[: rows - 1])
     assert holds == []
     model.predict_proba(X[:rows])

@@ -212,17 +212,19 @@ def test_wide_prediction_of_some_hundred_rows_is_thread_count_independent(
     # side, an odd last row after them: the same bits on one thread or two, and
     # each row as predicted alone, to rounding.
     numba = pytest.importorskip("numba")
-    from fastmlp import _base, kernels
+    from fastmlp.kernels import config
+
+    from fastmlp import kernels
 
     rng = np.random.default_rng(0)
-    n = _base.PREDICT_SPLIT_MIN_ROWS + 101
-    assert n < _base.PREDICT_PARALLEL_MIN_ROWS
+    n = config.PREDICT_SPLIT_MIN_ROWS + 101
+    assert n < config.PREDICT_PARALLEL_MIN_ROWS
     X = rng.standard_normal((n, 20)).astype(dtype)
     y = (X[:, 0] + X[:, 1] > 0).astype(int) + (X[:, 2] > 1)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         est = MLPClassifier((64, 64), max_iter=5, random_state=0).fit(X, y)
-    assert est._kernel_blas_min == _base.BLAS_MIN_WEIGHTS
+    assert est._kernel_blas_min == config.BLAS_MIN_WEIGHTS
     blocks = []
     real = kernels.predict_parallel
 

@@ -389,18 +389,20 @@ def test_epochs_across_compiled_calls(monkeypatch):
     # The compiled calls hold at most EPOCH_CALL_LOSSES epochs each: a fit of
     # many such calls (the last one cut short by the stopping rule) is the same
     # fit.
-    import fastmlp._base
+    from fastmlp.kernels import config
+
+    import fastmlp._runtime
 
     calls = []  # (epochs asked, epochs run) of each compiled call
-    real = fastmlp._base._fit_epochs
+    real = fastmlp._runtime.fit_epochs
 
     def spy(*args):
         out = real(*args)
         calls.append((args[9], out[0]))
         return out
 
-    monkeypatch.setattr(fastmlp._base, "EPOCH_CALL_LOSSES", 5)
-    monkeypatch.setattr(fastmlp._base, "_fit_epochs", spy)
+    config.set(EPOCH_CALL_LOSSES=5)
+    monkeypatch.setattr(fastmlp._runtime, "fit_epochs", spy)
     X, y = _penguins()
     params = dict(hidden_layer_sizes=(5, 5), max_iter=1000, tol=1e-3, random_state=0)
     sk, fm = fit_both(X, y, **params)

@@ -12,14 +12,12 @@ import warnings
 import numpy as np
 import pytest
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.utils import check_random_state
-from sklearn.utils.multiclass import unique_labels
 from sklearn.utils.validation import validate_data
 
 import fastmlp._base as base
-import fastmlp._multilayer_perceptron as mlp
+import fastmlp._sklearn_compat as compat
 from fastmlp import MLPClassifier, MLPRegressor
-from fastmlp._base import _plain_fit_arrays
+from fastmlp._sklearn_compat import plain_fit_arrays
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
@@ -128,9 +126,7 @@ def test_plain_arrays_are_what_validate_data_passes_unchanged(
     case = {c[0]: c for c in candidates(X, y)}[name]
     Xc, yc = case[1], case[2 if kind == "clf" else 3]
     est = model(fitted, kind, reset)
-    plain = _plain_fit_arrays(
-        est, Xc, yc, est._plain_y_kinds, est._plain_y_ndims, reset
-    )
+    plain = plain_fit_arrays(est, Xc, yc, est._plain_y_kinds, est._plain_y_ndims, reset)
     want = case[4 if kind == "clf" else 5]
     if reset and name == "one column too few":
         want = True  # a fit takes any width
@@ -156,7 +152,7 @@ def test_plain_arrays_are_what_validate_data_passes_unchanged(
     if reset:
         # what validate_data records, as the shortcut records it
         shortcut = model(fitted, kind, reset)
-        base._reset_plain_features(shortcut, Xc)
+        compat.reset_plain_features(shortcut, Xc)
         assert shortcut.n_features_in_ == est.n_features_in_ == Xc.shape[1]
         assert not hasattr(est, "feature_names_in_")
         assert not hasattr(shortcut, "feature_names_in_")
@@ -167,7 +163,7 @@ def test_plain_arrays_need_a_model_without_feature_names(data):
     X, y = data
     est = MLPClassifier(hidden_layer_sizes=(4,), max_iter=2, random_state=0)
     est.fit(pd.DataFrame(X, columns=list("abcde")), y)
-    assert not _plain_fit_arrays(est, X, y, est._plain_y_kinds, est._plain_y_ndims)
+    assert not plain_fit_arrays(est, X, y, est._plain_y_kinds, est._plain_y_ndims)
     with pytest.warns(UserWarning, match=r"X does not have valid feature names"):
         est.partial_fit(X, y)
 
@@ -186,9 +182,9 @@ def test_a_fit_on_plain_arrays_records_what_validate_data_records(
     assert list(est.feature_names_in_) == list("abcde")
     X3 = np.ascontiguousarray(X[:, :3])
     # a refit takes these arrays through the shortcut, unless it is switched off
-    assert _plain_fit_arrays(est, X3, y, est._plain_y_kinds, est._plain_y_ndims, True)
+    assert plain_fit_arrays(est, X3, y, est._plain_y_kinds, est._plain_y_ndims, True)
     if not shortcut:
-        monkeypatch.setattr(base, "_plain_fit_arrays", lambda *args: False)
+        monkeypatch.setattr(base, "plain_fit_arrays", lambda *args: False)
     with warnings.catch_warnings():
         warnings.simplefilter("error", UserWarning)
         warnings.simplefilter("ignore", ConvergenceWarning)
@@ -218,7 +214,7 @@ def test_validated_input_is_the_same_with_and_without_the_shortcut(
         return got, [(w.category, str(w.message)) for w in caught], seen
 
     fast, fast_warnings, fast_seen = outcome()
-    monkeypatch.setattr(base, "_plain_fit_arrays", lambda *args: False)
+    monkeypatch.setattr(base, "plain_fit_arrays", lambda *args: False)
     slow, slow_warnings, slow_seen = outcome()
     assert fast_warnings == slow_warnings
     assert fast_seen == slow_seen
@@ -275,62 +271,12 @@ def test_the_shortcut_trains_the_same_model(data, monkeypatch, kind, solver):
     calls = spy_validate_data(monkeypatch)
     fast = partial_fit_sequence(make, X, y, first_kw)
     assert len(calls) == 0  # plain arrays, the first call included
-    monkeypatch.setattr(base, "_plain_fit_arrays", lambda *args: False)
+    monkeypatch.setattr(base, "plain_fit_arrays", lambda *args: False)
     slow = partial_fit_sequence(make, X, y, first_kw)
     assert len(calls) == 12
     np.testing.assert_array_equal(fast._params, slow._params)
     assert fast.loss_curve_ == slow.loss_curve_
     assert fast.t_ == slow.t_ and fast.n_iter_ == slow.n_iter_
-
-
-# ----------------------------------------------------------------------
-# class labels
-# ----------------------------------------------------------------------
-@pytest.mark.parametrize(
-    "y",
-    [
-        np.array([2, 0, 1, 2, 1, 0, 0]),
-        np.array([5, 7, 7, 5], dtype=np.int8),
-        np.array([3, 3, 3], dtype=np.uint16),
-        np.array([2**63 + 5, 7, 2**63 + 5], dtype=np.uint64),
-        np.array([True, False, True]),
-        np.array([False, False]),
-        np.array(["b", "a", "c", "a", "ab", "B"]),
-        np.array(["é", "e", "z"]),
-        np.array([9]),
-        # unique_labels' own way
-        np.array([1.0, 3.0, 2.0, 1.0]),
-        np.array(["no", "yes", "yes"], dtype=object),
-        np.array([[1, 0, 1], [0, 1, 1]]),
-        [3, 1, 2],
-        np.array([], dtype=np.int64),
-    ],
-    ids=lambda y: "%s-%s" % (np.asarray(y).dtype, np.shape(y)),
-)
-def test_distinct_labels_are_unique_labels(y):
-    want = unique_labels(y)
-    got = mlp._distinct_labels(y)
-    assert got.dtype == want.dtype
-    np.testing.assert_array_equal(got, want)
-
-
-@pytest.mark.parametrize(
-    "y",
-    [
-        np.array([0.5, 1.5, 2.0]),
-        np.array([1, "a"], dtype=object),
-        np.array(["a", None], dtype=object),
-        np.array([b"a", b"b"]),
-    ],
-    ids=["continuous", "str and int", "str and None", "bytes"],
-)
-def test_distinct_labels_leave_errors_to_unique_labels(y):
-    def error(f):
-        with pytest.raises((ValueError, TypeError)) as e:
-            f(y)
-        return type(e.value), str(e.value)
-
-    assert error(mlp._distinct_labels) == error(unique_labels)
 
 
 def test_classes_given_on_every_call(data):
@@ -354,52 +300,6 @@ def test_classes_given_on_every_call(data):
             continue
         with pytest.raises(ValueError, match=r"is not the same as on last call"):
             every.partial_fit(X, y, classes=other)
-
-
-# ----------------------------------------------------------------------
-# the random state of each call
-# ----------------------------------------------------------------------
-def same_state(a, b):
-    sa, sb = a.get_state(), b.get_state()
-    np.testing.assert_array_equal(sa[1], sb[1])
-    assert sa[0] == sb[0] and sa[2:] == sb[2:]
-
-
-def test_an_integer_seed_gives_a_fresh_state_every_call(data):
-    X, y = data
-    est = MLPClassifier(hidden_layer_sizes=(4,), max_iter=2, random_state=11).fit(X, y)
-    first = est._random_state
-    first.uniform(size=7)
-    first.standard_normal()  # leaves a cached Gaussian behind
-    assert first.get_state()[3] == 1
-    again = est._seeded_random_state()
-    same_state(again, np.random.RandomState(11))
-    est.set_params(random_state=12)
-    same_state(est._seeded_random_state(), check_random_state(12))
-    est.set_params(random_state=-1)
-    with pytest.raises(ValueError, match=r"Seed must be between 0 and 2\*\*32 - 1"):
-        est._seeded_random_state()
-    with pytest.raises(ValueError, match=r"Seed must be between 0 and 2\*\*32 - 1"):
-        check_random_state(-1)
-
-
-def test_a_given_random_state_is_used_as_it_is():
-    mine = np.random.RandomState(5)
-    est = MLPClassifier(hidden_layer_sizes=(4,), random_state=mine)
-    assert est._seeded_random_state() is mine
-    mine.uniform(size=3)
-    before = copy.deepcopy(mine)
-    assert est._seeded_random_state() is mine
-    same_state(mine, before)  # not seeded again
-    est.set_params(random_state=0)
-    own = est._seeded_random_state()
-    assert own is not mine
-    same_state(own, np.random.RandomState(0))
-    est.set_params(random_state=mine)
-    assert est._seeded_random_state() is mine
-    same_state(mine, before)
-    est.set_params(random_state=None)
-    assert est._seeded_random_state() is np.random.mtrand._rand
 
 
 def test_each_fit_draws_what_a_new_random_state_draws(data):

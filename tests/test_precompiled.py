@@ -3,7 +3,6 @@ this machine, the same bits as the Numba kernels (float64 and float32), run only
 call's arguments, and a process whose fits all run on them imports no Numba."""
 
 import importlib
-import importlib.util
 import subprocess
 import sys
 import threading
@@ -14,7 +13,7 @@ from importlib.metadata import version
 import fastmlp.kernels as K
 import numpy as np
 import pytest
-from fastmlp.kernels import precompiled
+from fastmlp.kernels import config, precompiled
 from sklearn.exceptions import ConvergenceWarning
 
 from fastmlp import MLPClassifier, MLPRegressor
@@ -36,7 +35,7 @@ def test_the_install_built_the_modules_from_these_sources():
             "reinstall (pip install -e .) or run "
             "python -m fastmlp.kernels._build_precompiled" % name
         )
-    names = {v[0] for v in precompiled.VARIANTS}
+    names = {v[0] for v in precompiled.variants()}
     assert all(callable(getattr(built_module(), name)) for name in names)
     # Each module holds its own dtype's variants.
     assert {precompiled.module_of(v) for v in names} == set(precompiled.MODULES)
@@ -206,7 +205,9 @@ def test_a_wide_networks_few_rows_run_precompiled_with_the_same_bits(found, dtyp
     # Fewer than ROWS_MAX rows take the sample-major loops, no GEMM: the call
     # leaves the BLAS code out, so a wide network's one-row prediction runs on
     # the precompiled kernels, with the bits of Numba's kernel compiled with it.
-    from fastmlp._base import ACTIVATIONS, OUT_ACTIVATIONS, PREDICT_BLAS_BLOCK
+    from fastmlp.kernels import config
+
+    from fastmlp._base import ACTIVATIONS, OUT_ACTIVATIONS
 
     rng = np.random.default_rng(7)
     Xw = rng.normal(size=(40, 30)).astype(dtype)
@@ -221,29 +222,27 @@ def test_a_wide_networks_few_rows_run_precompiled_with_the_same_bits(found, dtyp
         ref = np.empty_like(got)
         bad = K.predict_serial(
             ref, rows, None, None, None, n, m._flat_params(), m._units, act, out_act,
-            PREDICT_BLAS_BLOCK, m._kernel_blas_min,
+            config.PREDICT_BLAS_BLOCK, m._kernel_blas_min,
         )  # fmt: skip
         assert bad == 0
         assert got.dtype == dtype
         np.testing.assert_array_equal(got, ref)
     assert seen == ["predict_serial"] * (K.ROWS_MAX - 1)
     seen.clear()
-    m.predict_proba(Xw[: K.ROWS_MAX])  # GEMMs: the variant with the BLAS code
-    assert seen == ["predict_serial"]
+    m.predict_proba(Xw[: K.ROWS_MAX])  # GEMMs: on Numba's kernels
+    assert seen == []
 
 
-@pytest.fixture
-def serial(monkeypatch):
-    """A process that has not started Numba (as far as fastmlp can tell), with
-    ``seconds`` of precompiled serial time left."""
-    from fastmlp import _base
+def test_the_parameter_lists_are_the_kernels_own():
+    # The variants' argument kinds are derived from the parameter names read
+    # from the kernels' source: they must be the compiled functions' own.
+    import inspect
 
-    def allow(seconds):
-        monkeypatch.setattr(_base, "_numba_started", lambda: False)
-        monkeypatch.setattr(_base, "_serial_seconds", 0.0)
-        monkeypatch.setattr(_base, "PRECOMPILED_SERIAL_SECONDS", seconds)
-
-    return allow
+    for kernel in precompiled.KERNELS:
+        names = tuple(inspect.signature(getattr(K, kernel).py_func).parameters)
+        assert precompiled.parameters(kernel) == names
+    for export, kernel, kinds, _ in precompiled.variants():
+        assert len(kinds) == len(precompiled.parameters(kernel)), export
 
 
 BLAS_CASES = {
@@ -273,81 +272,54 @@ def blas_outputs(make, fit, X):
     return out
 
 
+def one_numba_thread(call):
+    import numba
+
+    before = numba.get_num_threads()
+    numba.set_num_threads(1)
+    try:
+        return call()
+    finally:
+        numba.set_num_threads(before)
+
+
 @pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["f64", "f32"])
 @pytest.mark.parametrize("case", list(BLAS_CASES))
-def test_a_blas_network_runs_serially_precompiled_with_the_same_bits(
-    found, serial, case, dtype
-):
-    # A network with a BLAS layer in a process without Numba: its fit's chunks
-    # and its prediction's blocks run one after the other on the precompiled
-    # kernels, to the bits of Numba's kernels running them side by side.
+def test_a_blas_network_runs_on_numbas_kernels_on_any_thread_count(found, case, dtype):
+    # A network with a BLAS layer trains and predicts (but for a few rows) on
+    # Numba's kernels, whatever the process did before; its chunks and blocks
+    # one after the other (one thread) give the bits of side by side.
     make, fit = BLAS_CASES[case]
     Xd = X.astype(dtype)
-    seen = found(False)
-    jit = blas_outputs(make, fit, Xd)
-    assert seen == []
-    serial(60.0)
     seen = found(True)
-    aot = blas_outputs(make, fit, Xd)
-    assert "fit_epochs" in seen and seen.count("predict_serial") == 6
-    for a, j in zip(aot, jit, strict=True):
+    two = blas_outputs(make, fit, Xd)
+    assert seen == ["predict_serial"] * 2  # the predictions of 1 and 7 rows
+    seen.clear()
+    one = one_numba_thread(lambda: blas_outputs(make, fit, Xd))
+    assert seen == ["predict_serial"] * 2
+    for a, j in zip(one, two, strict=True):
         assert a.dtype == j.dtype and a.shape == j.shape
         np.testing.assert_array_equal(a, j)
 
 
-def test_numbas_kernels_take_over_when_the_serial_time_is_spent(found, serial):
-    # The first compiled call spends the (tiny) allowance; the fit's later calls
-    # run on Numba's kernels, side by side, and the model is the same.
-    make = lambda: MLPClassifier((40, 20), max_iter=40, random_state=0)  # noqa: E731
-    seen = found(False)
-    jit = make().fit(X, Y3)
-    serial(1e-9)
-    seen = found(True)
-    mixed = make().fit(X, Y3)
-    assert seen == ["fit_epochs"]  # one call of 1 epoch, then 8, 31 on Numba's
-    np.testing.assert_array_equal(mixed._params, jit._params)
-    assert mixed.loss_curve_ == jit.loss_curve_
-    seen.clear()
-    mixed.predict(np.tile(X, (20, 1)))  # side by side: on Numba's kernels
-    assert seen == []
+def test_a_blas_fit_takes_the_same_route_first_and_later(found, monkeypatch):
+    # The route depends on the call's arguments alone: a process's first fit of
+    # a BLAS network and its later ones run the same kernel the same way.
+    routes = []
+    real = K.fit_epochs
 
+    def recording(*args):
+        routes.append((args[-2] is not None, args[-1]))
+        return real(*args)
 
-def test_a_blas_fit_held_to_one_thread_runs_precompiled(found):
-    # Where the chunks cannot run side by side (one Numba thread, here), Numba's
-    # kernel would run them one after the other: the precompiled kernels do,
-    # whether or not the process has started Numba.
-    import numba
-
-    make = lambda: MLPClassifier((40, 20), max_iter=20, random_state=0)  # noqa: E731
-    seen = found(False)
-    jit = make().fit(X, Y3)
-    seen = found(True)
-    before = numba.get_num_threads()
-    numba.set_num_threads(1)
-    try:
-        one = make().fit(X, Y3)
-    finally:
-        numba.set_num_threads(before)
-    assert "fit_epochs" in seen
-    np.testing.assert_array_equal(one._params, jit._params)
-    assert one.loss_curve_ == jit.loss_curve_
-
-
-def test_the_gemm_variants_wait_for_the_gemm_binding(found, serial, monkeypatch):
-    # The GEMM variants run their chunks one after the other (threaded None);
-    # and until precompiled has pointed the module's GEMM symbols at NumPy's
-    # OpenBLAS (never, where fastmlp does not use that library), no variant
-    # that calls them is returned.
-    serial(60.0)
-    args = captured_fit_call(
-        found, lambda: MLPClassifier((40,), max_iter=3, random_state=0)
-    )
-    assert args[-1] is None and args[-2] is not None and args[-3] is not None
-    assert precompiled.lookup("fit_epochs", args) is not None
-    for threaded in (True, False):
-        assert precompiled.lookup("fit_epochs", (*args[:-1], threaded)) is None
-    monkeypatch.setattr(precompiled, "_gemm_bound", False)
-    assert precompiled.lookup("fit_epochs", args) is None
+    found(True)
+    monkeypatch.setattr(K, "fit_epochs", recording)
+    fits = [MLPClassifier((40, 20), max_iter=5, random_state=0).fit(X, Y3)]
+    first = list(routes)
+    routes.clear()
+    fits += [MLPClassifier((40, 20), max_iter=5, random_state=0).fit(X, Y3)]
+    assert first == routes and first[0][0]  # split batches, both times
+    np.testing.assert_array_equal(fits[0]._params, fits[1]._params)
 
 
 def captured_fit_call(found, make=None):
@@ -429,10 +401,12 @@ def test_lookup_takes_only_the_compiled_variants(found):
 def test_the_environment_can_turn_them_off(monkeypatch, env):
     for name in ("FASTMLP_PRECOMPILED", "NUMBA_BOUNDSCHECK", "NUMBA_DISABLE_JIT"):
         monkeypatch.delenv(name, raising=False)
+    config.reset()  # the environment is read again
     monkeypatch.setattr(precompiled, "_loaded", None)
     assert precompiled.module() is built_module()
     for name, value in env.items():
         monkeypatch.setenv(name, value)
+    config.reset()
     monkeypatch.setattr(precompiled, "_loaded", None)
     assert precompiled.module() is None
 
@@ -441,6 +415,7 @@ def test_the_environment_can_turn_them_off(monkeypatch, env):
 def test_a_module_built_from_other_sources_is_not_used(monkeypatch, change):
     for name in ("FASTMLP_PRECOMPILED", "NUMBA_BOUNDSCHECK", "NUMBA_DISABLE_JIT"):
         monkeypatch.delenv(name, raising=False)
+    config.reset()
     if change == "sources":
         real = precompiled.source_key
         monkeypatch.setattr(precompiled, "source_key", lambda v: real(v) ^ 1)
@@ -465,17 +440,12 @@ def test_the_source_key_covers_every_kernel_file(tmp_path, monkeypatch):
     here = os.path.dirname(precompiled.__file__)
     copy = tmp_path / "kernels"
     shutil.copytree(here, copy, ignore=shutil.ignore_patterns("__pycache__", "*.so"))
-    spec = importlib.util.spec_from_file_location(
-        "precompiled_copy", copy / "precompiled.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    before = module.source_key("1")
+    before = precompiled.source_key("1", copy)
     assert before == precompiled.source_key("1")
     with open(copy / "dense.py", "a") as f:
         f.write("\n# edited\n")
-    assert module.source_key("1") != before
-    assert module.source_key("2") != module.source_key("1")
+    assert precompiled.source_key("1", copy) != before
+    assert precompiled.source_key("2") != precompiled.source_key("1")
 
 
 def test_precompiled_kernels_release_the_gil(found):
@@ -529,20 +499,16 @@ MLPClassifier((4,), solver="lbfgs", max_iter=20).fit(X, y).predict(X)
 X32 = X.astype(np.float32)
 MLPClassifier((5, 5), max_iter=20, random_state=0).fit(X32, y).predict_proba(X32)
 MLPRegressor(hidden_layer_sizes=(3,), solver="lbfgs", max_iter=20).fit(X32, X32[:, 0])
-# Networks with a BLAS layer (scikit-learn's default (100,) among them), their
-# batches of 128 rows or more split into chunks: fits and predictions of any
-# size, float64 and float32, class indices and a matrix.
-Xb = rng.normal(size=(300, 4))
-yb = (Xb[:, 0] > 0).astype(int) + (Xb[:, 1] > 0)
-for Xd in (Xb, Xb.astype(np.float32)):
-    big = np.tile(Xd, (10, 1))
-    d = MLPClassifier(max_iter=5, random_state=0).fit(Xd, yb)
-    for rows in (1, 10, 600, 3000):
-        d.predict_proba(big[:rows])
-    MLPRegressor(hidden_layer_sizes=(64,), max_iter=5).fit(Xd, Xd[:, :2]).predict(big)
-    MLPClassifier((64,), max_iter=5).partial_fit(Xd, yb, classes=[0, 1, 2])
+# A few rows of a network with a BLAS layer (scikit-learn's default (100,)).
+d = MLPClassifier(max_iter=5, random_state=0)
+d.coefs_ = [rng.normal(size=(4, 100)), rng.normal(size=(100, 3))]
+d.intercepts_ = [np.zeros(100), np.zeros(3)]
+d.n_features_in_, d.n_outputs_, d.out_activation_ = 4, 3, "softmax"
+d.classes_ = c.classes_
+d._label_binarizer = c._label_binarizer
+d.predict_proba(X[:7])
 print("numba" in sys.modules)
-MLPClassifier((64,), solver="lbfgs", max_iter=2).fit(X, y)
+MLPClassifier((64,), max_iter=2).fit(X, y)
 print("numba" in sys.modules)
 """
 
@@ -557,8 +523,8 @@ def test_a_process_fitting_small_networks_imports_no_numba(monkeypatch):
         timeout=600,
         check=True,
     ).stdout.split()
-    # ... until a fit that the module does not cover (L-BFGS on a BLAS layer)
-    # needs Numba.
+    # ... until a fit that the module does not cover (a network with a BLAS
+    # layer) needs Numba.
     assert out == ["False", "True"]
 
 
