@@ -7,14 +7,14 @@ everything before a kernel runs. Activations and deltas are stored
 which is long, rather than over the units, which can be very few.
 
 Integer codes select the activation, the output/loss pair and the solver.
-Every kernel is compiled with ``cache=True`` (a new process loads machine code
-instead of compiling), ``nogil=True`` (threads run kernels side by side) and
-NumPy's error model (no Python-style division checks, so divisions and square
-roots vectorize; a non-finite result is detected by the caller instead).
+Every kernel is compiled with one of the option sets of ``config`` (cached
+machine code, the GIL released, NumPy's error model).
 
-The codes and buffer sizes (``layout``) are plain Python and import at once;
-the compiled kernels are imported on first use, so that a process whose fits
-all run on the precompiled kernels (``precompiled``) never imports Numba.
+The codes, buffer sizes and slot names (``layout``) and the settings
+(``config``) are plain Python and import at once; the compiled kernels are
+imported on first use, so that a process whose fits all run on the
+precompiled kernels (``precompiled``) never imports Numba. The estimators
+reach the kernels through one module, ``fastmlp._runtime``.
 """
 
 import importlib
