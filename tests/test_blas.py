@@ -69,7 +69,9 @@ def test_gemm_on_views_of_a_flat_buffer():
 
 
 def test_bound_to_numpys_blas_where_bundled():
-    found = blas._numpy_openblas()
+    from fastmlp.kernels import openblas
+
+    found = openblas.find_numpy_openblas()
     assert blas.LIBRARY == (None if found is None else found[0])
 
 
