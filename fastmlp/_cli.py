@@ -666,13 +666,39 @@ def cmd_info(args, out=print):
     return 0
 
 
+# ----------------------------------------------------------------------
+# bench
+# ----------------------------------------------------------------------
+def _bench_folder():
+    """The benchmarks/ folder of the source tree this fastmlp is imported from
+    (an editable install of a clone, or a run from the clone itself), or None:
+    the benchmark is not part of the package a wheel installs."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    folder = os.path.join(root, "benchmarks")
+    wanted = [
+        os.path.join(root, "pyproject.toml"),
+        os.path.join(folder, "compare.py"),
+        os.path.join(folder, "harness.py"),
+    ]
+    return folder if all(os.path.isfile(p) for p in wanted) else None
+
+
 def run_bench(argv):
-    try:
-        from fastmlp import _bench
-    except ModuleNotFoundError as exc:
-        if exc.name != "fastmlp._bench":
-            raise
+    """``fastmlp bench``: benchmarks/compare.py of the source tree, run in this
+    process with the arguments after "bench"."""
+    import importlib.util
+
+    folder = _bench_folder()
+    if folder is None:
         raise CLIError(
-            "the benchmark is not part of this fastmlp installation"
-        ) from None
-    return _bench.main(argv)
+            "the benchmark lives in the benchmarks/ folder of fastmlp's repository, "
+            "not in this installation: in a clone, run python benchmarks/compare.py"
+        )
+    if folder not in sys.path:
+        sys.path.insert(0, folder)  # compare.py imports harness.py beside it
+    spec = importlib.util.spec_from_file_location(
+        "compare", os.path.join(folder, "compare.py")
+    )
+    compare = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(compare)
+    return compare.main(argv, prog="fastmlp bench")
