@@ -138,8 +138,9 @@ class FitProgress:
     estimator every ``interval`` seconds and moves a tqdm bar to the length of
     ``loss_curve_`` (the epochs done), showing the last loss and, with early
     stopping, the last validation score. fastmlp appends to ``loss_curve_``
-    after each compiled call (an epoch, or a run of epochs lasting about
-    0.2 s), so the bar moves at least that often. Nothing in the estimator is
+    after each compiled call (an epoch, or a run of epochs sized to last
+    ``fastmlp.kernels.config.EPOCH_CALL_SECONDS``), so the bar moves at least
+    that often. Nothing in the estimator is
     changed or switched on: the fit runs exactly as it would without the bar,
     on its fastest path, and makes the same model.
     """
