@@ -7,12 +7,12 @@ out = W^T A^T (both operands transposed, the call fastmlp makes), in two threads
 at once, many times, and counts the results that differ from the first run's:
 for equal and for unequal row counts in the two threads, in float32 and float64.
 
-With NumPy's OpenBLAS 0.3.31 on its SkylakeX kernels (an AMD Zen 4 here) it
-found float32 calls of unequal row counts wrong now and then (about 5 in 10,000
-for 5 x 8 weights, 66 and 67 rows), and nothing else; with
-OPENBLAS_CORETYPE=Haswell, nothing. This is why fastmlp never runs float32
-chunks of unequal rows, or a float32 prediction's shorter last block, beside
-another (fastmlp.kernels.blas.side_by_side_ok).
+Some builds of NumPy's OpenBLAS (its SkylakeX kernels) return wrong float32
+results now and then for unequal row counts side by side, and none for equal
+ones or for float64; this script tells whether the BLAS at hand does. It is the
+reason fastmlp never runs float32 chunks of unequal rows, or a float32
+prediction's shorter last block, beside another
+(fastmlp.kernels.blas.side_by_side_ok).
 
     python benchmarks/blas_side_by_side.py [--trials N]
 """
@@ -21,7 +21,7 @@ import argparse
 import sys
 
 import numpy as np
-from fastmlp.kernels import blas
+from fastmlp.kernels import openblas
 from fastmlp.kernels.blas import gemm
 from numba import njit, prange
 
@@ -65,11 +65,11 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--trials", type=int, default=20000)
     args = parser.parse_args(argv)
-    if blas.blas_threads() is None:
+    if openblas.blas_threads() is None:
         print("fastmlp's GEMMs do not run on NumPy's OpenBLAS here; nothing to check")
         return 0
-    before = blas.blas_threads()
-    blas.set_blas_threads(1)
+    before = openblas.blas_threads()
+    openblas.set_blas_threads(1)
     try:
         print("dtype    fan_in x fan_out  rows  wrong / trials")
         for dtype in (np.float32, np.float64):
@@ -88,7 +88,7 @@ def main(argv=None):
                     )
                 )
     finally:
-        blas.set_blas_threads(before)
+        openblas.set_blas_threads(before)
     return 0
 
 

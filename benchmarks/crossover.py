@@ -4,7 +4,8 @@ For square-ish layers fan_in x fan_out at batch 200, times one layer's forward
 (matmul + bias + relu) and backward (dW, db, dX) with the hand-written loops and
 with np.dot (BLAS) inside the kernels, per dtype, and prints the ratio. The
 smallest weight count from which BLAS wins on every larger shape is the
-crossover; fastmlp._base.BLAS_MIN_WEIGHTS is set from it.
+crossover; the default of fastmlp.kernels.config.BLAS_MIN_WEIGHTS is set from
+it.
 
     python benchmarks/crossover.py
 """

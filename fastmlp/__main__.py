@@ -11,7 +11,6 @@ import sys
 
 def _parser():
     from fastmlp import __version__
-    from fastmlp._cli import _hidden_sizes
 
     parser = argparse.ArgumentParser(
         prog="fastmlp",
@@ -21,7 +20,15 @@ def _parser():
         "--version", action="version", version="fastmlp %s" % __version__
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    _add_fit(sub)
+    _add_predict(sub)
+    _add_info(sub)
+    _add_demo(sub)
+    _add_bench(sub)
+    return parser
 
+
+def _add_fit(sub):
     fit = sub.add_parser(
         "fit",
         help="train a network on a CSV file and save it as a model file",
@@ -47,6 +54,14 @@ def _parser():
         action="store_true",
         help="predict a number (MLPRegressor) instead of a class",
     )
+    _add_network_options(fit)
+    _add_training_options(fit)
+
+
+def _add_network_options(fit):
+    """fit's options for the network: layers, activation, solver, penalty."""
+    from fastmlp._cli import _hidden_sizes
+
     fit.add_argument(
         "--hidden",
         type=_hidden_sizes,
@@ -79,6 +94,10 @@ def _parser():
         default=0.0001,
         help="L2 penalty (default: 0.0001)",
     )
+
+
+def _add_training_options(fit):
+    """fit's options for the training run and its outputs."""
     fit.add_argument(
         "--batch-size",
         type=int,
@@ -116,6 +135,8 @@ def _parser():
         help="also draw the loss curve into a PNG file (needs fastmlp[plot])",
     )
 
+
+def _add_predict(sub):
     predict = sub.add_parser(
         "predict",
         help="predict with a model file, one line per CSV row",
@@ -133,12 +154,16 @@ def _parser():
         "--out", metavar="PRED.csv", help="write a CSV file instead of to stdout"
     )
 
+
+def _add_info(sub):
     info = sub.add_parser(
         "info",
         help="describe a model file: layers, classes, features, training",
     )
     info.add_argument("model", metavar="MODEL.fastmlp")
 
+
+def _add_demo(sub):
     demo = sub.add_parser(
         "demo",
         help="train the course network on the Palmer penguins, beside scikit-learn",
@@ -147,13 +172,14 @@ def _parser():
         "--repeats", type=int, default=5, help="timed fits per library (default 5)"
     )
 
+
+def _add_bench(sub):
     sub.add_parser(
         "bench",
         help="fastmlp beside scikit-learn on the benchmark workloads "
         "(fastmlp bench --help)",
         add_help=False,
     )
-    return parser
 
 
 def _run(argv):

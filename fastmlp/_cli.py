@@ -138,8 +138,9 @@ class FitProgress:
     estimator every ``interval`` seconds and moves a tqdm bar to the length of
     ``loss_curve_`` (the epochs done), showing the last loss and, with early
     stopping, the last validation score. fastmlp appends to ``loss_curve_``
-    after each compiled call (an epoch, or a run of epochs lasting about
-    0.2 s), so the bar moves at least that often. Nothing in the estimator is
+    after each compiled call (an epoch, or a run of epochs sized to last
+    ``fastmlp.kernels.config.EPOCH_CALL_SECONDS``), so the bar moves at least
+    that often. Nothing in the estimator is
     changed or switched on: the fit runs exactly as it would without the bar,
     on its fastest path, and makes the same model.
     """
@@ -303,13 +304,8 @@ def _check_writable(path, what):
         raise CLIError("cannot write %s %s: it is a directory" % (what, path))
 
 
-def cmd_fit(args, out=print):
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
-
-    from fastmlp import MLPClassifier, MLPRegressor, save
-
-    table = read_csv(args.data)
+def _feature_names(args, table):
+    """The feature columns: --features, or every column but the target."""
     target = args.target
     if target not in table.names:
         raise CLIError(
@@ -334,35 +330,51 @@ def cmd_fit(args, out=print):
         features = [n for n in table.names if n != target]
     if not features:
         raise CLIError("%s has no feature columns besides %r" % (args.data, target))
+    return features
+
+
+def _training_data(args, table, features):
+    """X (float64, or float32 with --float32) and y (numbers with
+    --regression, else class labels, at least two of them)."""
     X = table.numeric(features, what="feature column")
     if args.float32:
         X = X.astype(np.float32)
-
     if args.regression:
-        y = table.numeric_column(target, what="target column")
+        y = table.numeric_column(args.target, what="target column")
     else:
-        y = _labels(table.column(target))
+        y = _labels(table.column(args.target))
         n_classes = len(np.unique(y))
         if n_classes < 2:
             raise CLIError(
                 "the target column %r holds a single class (%r): nothing to learn"
-                % (target, str(y[0]))
+                % (args.target, str(y[0]))
             )
+    return X, y
+
+
+def _check_fit_outputs(args):
+    """The model file, and the plot with --plot, can be written (checked
+    before training, so that a long fit is not lost to a typo)."""
     _check_writable(args.out, "the model file")
-    if args.plot:
-        if args.solver == "lbfgs":
-            raise CLIError(
-                "--plot draws the loss per epoch, which only the adam and sgd "
-                "solvers record (not lbfgs)"
-            )
-        try:
-            import matplotlib
-        except ImportError:
-            raise CLIError(
-                "--plot needs matplotlib: pip install 'fastmlp[plot]'"
-            ) from None
-        matplotlib.use("Agg", force=True)
-        _check_writable(args.plot, "the plot")
+    if not args.plot:
+        return
+    if args.solver == "lbfgs":
+        raise CLIError(
+            "--plot draws the loss per epoch, which only the adam and sgd "
+            "solvers record (not lbfgs)"
+        )
+    try:
+        import matplotlib
+    except ImportError:
+        raise CLIError("--plot needs matplotlib: pip install 'fastmlp[plot]'") from None
+    matplotlib.use("Agg", force=True)
+    _check_writable(args.plot, "the plot")
+
+
+def _make_estimator(args):
+    """The MLPClassifier or MLPRegressor that fit's options describe, its
+    parameters checked."""
+    from fastmlp import MLPClassifier, MLPRegressor
 
     params = dict(
         hidden_layer_sizes=args.hidden,
@@ -382,22 +394,30 @@ def cmd_fit(args, out=print):
         est._validate_params()
     except ValueError as exc:
         raise CLIError(str(exc)) from None
-    model = make_pipeline(StandardScaler(), est)
+    return est
 
+
+def _describe_task(args, table, features, y):
     if args.regression:
-        what = "target %r (regression)" % target
+        what = "target %r (regression)" % args.target
     else:
         classes = np.unique(y)
         what = "target %r (%d classes: %s)" % (
-            target,
+            args.target,
             len(classes),
             _columns_list([str(c) for c in classes]),
         )
-    out(
-        "%s: %d rows, %d feature columns, %s"
-        % (args.data, len(table.rows), len(features), what)
+    return "%s: %d rows, %d feature columns, %s" % (
+        args.data,
+        len(table.rows),
+        len(features),
+        what,
     )
 
+
+def _train(est, model, X, y):
+    """Warm the kernels up, then fit ``model`` with a progress bar. Returns
+    (warm-up seconds, fit seconds, the FitProgress, the warnings raised)."""
     try:
         warm_seconds = _warm_up(est, X, y)
         t0 = time.perf_counter()
@@ -413,13 +433,12 @@ def cmd_fit(args, out=print):
     for w in caught:
         if "interrupted by user" in str(w.message):
             raise KeyboardInterrupt
-    score_name = "R2" if args.regression else "accuracy"
-    train_score = float(model.score(X, y))
-    # The network was trained on named columns: record the names as a fit on a
-    # DataFrame would, so that predict can match columns by name.
-    model[0].feature_names_in_ = np.asarray(features, dtype=object)
-    val_score = est.best_validation_score_ if args.early_stopping else None
+    return warm_seconds, fit_seconds, progress, caught
 
+
+def _report_training(args, est, X, timings, progress, caught, out):
+    """The network, the epochs and their time, why training stopped."""
+    warm_seconds, fit_seconds = timings
     out("network: %s, %s, %s" % (_describe_layers(est), est.solver, X.dtype))
     loss_text = (
         "; last epoch's training loss %.4g" % est.loss_ if hasattr(est, "loss_") else ""
@@ -447,12 +466,17 @@ def cmd_fit(args, out=print):
                 "may fit better" % args.max_iter
             )
             break
+
+
+def _report_scores(args, est, score_name, scores, n_rows, out):
+    """The training score, and the validation score where rows were held out."""
+    train_score, val_score = scores
     out(
         "training %s: %.4f (all %d rows%s)"
         % (
             score_name,
             train_score,
-            len(y),
+            n_rows,
             ", the held-out ones included" if args.early_stopping else "",
         )
     )
@@ -469,8 +493,45 @@ def cmd_fit(args, out=print):
             % score_name
         )
 
+
+def _save_plot(args, model, out):
+    from fastmlp import plot_loss_curve
+
+    ax = plot_loss_curve(model)
+    try:
+        ax.figure.savefig(args.plot, dpi=100)
+    except OSError as exc:
+        raise CLIError("cannot write %s: %s" % (args.plot, exc.strerror)) from None
+    out("loss curve: %s" % args.plot)
+
+
+def cmd_fit(args, out=print):
+    """``fastmlp fit``: read the CSV, train, report, save the model file."""
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from fastmlp import save
+
+    table = read_csv(args.data)
+    features = _feature_names(args, table)
+    X, y = _training_data(args, table, features)
+    _check_fit_outputs(args)
+    est = _make_estimator(args)
+    model = make_pipeline(StandardScaler(), est)
+    out(_describe_task(args, table, features, y))
+
+    warm_seconds, fit_seconds, progress, caught = _train(est, model, X, y)
+    score_name = "R2" if args.regression else "accuracy"
+    train_score = float(model.score(X, y))
+    # The network was trained on named columns: record the names as a fit on a
+    # DataFrame would, so that predict can match columns by name.
+    model[0].feature_names_in_ = np.asarray(features, dtype=object)
+    val_score = est.best_validation_score_ if args.early_stopping else None
+    _report_training(args, est, X, (warm_seconds, fit_seconds), progress, caught, out)
+    _report_scores(args, est, score_name, (train_score, val_score), len(y), out)
+
     metadata = {
-        "target": target,
+        "target": args.target,
         "task": "regression" if args.regression else "classification",
         "training_data": os.path.basename(args.data),
         "rows": len(y),
@@ -484,16 +545,8 @@ def cmd_fit(args, out=print):
     except OSError as exc:
         raise CLIError("cannot write %s: %s" % (args.out, exc.strerror)) from None
     out("saved %s" % args.out)
-
     if args.plot:
-        from fastmlp import plot_loss_curve
-
-        ax = plot_loss_curve(model)
-        try:
-            ax.figure.savefig(args.plot, dpi=100)
-        except OSError as exc:
-            raise CLIError("cannot write %s: %s" % (args.plot, exc.strerror)) from None
-        out("loss curve: %s" % args.plot)
+        _save_plot(args, model, out)
     return 0
 
 
@@ -666,13 +719,39 @@ def cmd_info(args, out=print):
     return 0
 
 
+# ----------------------------------------------------------------------
+# bench
+# ----------------------------------------------------------------------
+def _bench_folder():
+    """The benchmarks/ folder of the source tree this fastmlp is imported from
+    (an editable install of a clone, or a run from the clone itself), or None:
+    the benchmark is not part of the package a wheel installs."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    folder = os.path.join(root, "benchmarks")
+    wanted = [
+        os.path.join(root, "pyproject.toml"),
+        os.path.join(folder, "compare.py"),
+        os.path.join(folder, "harness.py"),
+    ]
+    return folder if all(os.path.isfile(p) for p in wanted) else None
+
+
 def run_bench(argv):
-    try:
-        from fastmlp import _bench
-    except ModuleNotFoundError as exc:
-        if exc.name != "fastmlp._bench":
-            raise
+    """``fastmlp bench``: benchmarks/compare.py of the source tree, run in this
+    process with the arguments after "bench"."""
+    import importlib.util
+
+    folder = _bench_folder()
+    if folder is None:
         raise CLIError(
-            "the benchmark is not part of this fastmlp installation"
-        ) from None
-    return _bench.main(argv)
+            "the benchmark lives in the benchmarks/ folder of fastmlp's repository, "
+            "not in this installation: in a clone, run python benchmarks/compare.py"
+        )
+    if folder not in sys.path:
+        sys.path.insert(0, folder)  # compare.py imports harness.py beside it
+    spec = importlib.util.spec_from_file_location(
+        "compare", os.path.join(folder, "compare.py")
+    )
+    compare = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(compare)
+    return compare.main(argv, prog="fastmlp bench")

@@ -1,8 +1,15 @@
 """The benchmark's check of its run against the targets of BENCHMARKS.md."""
 
+import sys
+from pathlib import Path
+
 import numpy as np
 
-from fastmlp._bench import TARGETS, target_lines
+# The benchmark harness lives in the repository's benchmarks/ folder, outside
+# the package.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
+
+from compare import TARGETS, target_lines  # noqa: E402
 
 
 def rows_meeting_every_target():

@@ -3,24 +3,31 @@
 Every ``setup`` builds its data and runs a short warm-up fit (and, for the
 prediction benchmarks, warm-up predictions) with the same dtypes and settings
 as the timed call, so that Numba's just-in-time compilation happens before
-timing starts and the timings measure the compiled kernels only.
+timing starts and the timings measure the compiled kernels only. What a new
+process meets before that is timed in fresh processes (TimeColdStart,
+TrackFirstFitDigits), with the scripts of benchmarks/harness.py.
+
+A benchmark that needs another setting changes it through
+``fastmlp.kernels.config`` (``set`` in setup, ``reset`` in teardown), never by
+assigning a module global of the library.
 """
 
+import os
+import sys
 import warnings
 
 import numpy as np
+from fastmlp.kernels import config
 from sklearn.datasets import load_digits, make_classification
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.preprocessing import StandardScaler
 
-import fastmlp._base
 from fastmlp import MLPClassifier
 from fastmlp.datasets import load_penguins
 
-# The fits and predictions time where a process's work settles: a network with
-# a BLAS-sized layer on Numba's kernels, both cores, as after its first second
-# on the precompiled ones (TimeColdStart's fresh processes time the start).
-fastmlp._base.PRECOMPILED_SERIAL_SECONDS = 0.0
+# benchmarks/, where harness.py lives (asv imports this suite as a package of
+# its own and puts nothing else on sys.path).
+BENCHMARKS = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 # Training runs for a fixed number of epochs: no early stopping on the loss.
 NO_EARLY_STOP = {"tol": 0.0, "n_iter_no_change": 10**9}
@@ -37,6 +44,15 @@ def _fit(model, X, y):
 def _warm_up(params, X, y):
     """Fit a copy of the model for a couple of epochs to compile the kernels."""
     _fit(MLPClassifier(**{**params, "max_iter": WARMUP_MAX_ITER}), X, y)
+
+
+def _harness():
+    """benchmarks/harness.py, the fresh-process scripts of ``fastmlp bench``."""
+    if BENCHMARKS not in sys.path:
+        sys.path.insert(0, BENCHMARKS)
+    import harness
+
+    return harness
 
 
 class TimeFitPenguins:
@@ -122,8 +138,6 @@ class TimeFitWide:
     timeout = 600
 
     def setup(self, dtype, matmul):
-        import fastmlp._base
-
         X, y = make_classification(
             n_samples=20_000,
             n_features=100,
@@ -141,15 +155,13 @@ class TimeFitWide:
             "random_state": 0,
             **NO_EARLY_STOP,
         }
-        self._saved = fastmlp._base.BLAS_MIN_WEIGHTS
-        # The threshold decides, per layer, which matmul path runs.
-        fastmlp._base.BLAS_MIN_WEIGHTS = 64 if matmul == "blas" else 2**62
+        # The threshold decides, per layer, which matmul path runs: every
+        # layer of this network has at least 64 weights.
+        config.set(BLAS_MIN_WEIGHTS=64 if matmul == "blas" else 2**62)
         _fit(MLPClassifier(**self.kw), self.X[:2000], self.y[:2000])
 
     def teardown(self, dtype, matmul):
-        import fastmlp._base
-
-        fastmlp._base.BLAS_MIN_WEIGHTS = self._saved
+        config.reset()
 
     def time_fit(self, dtype, matmul):
         _fit(MLPClassifier(**self.kw), self.X, self.y)
@@ -214,16 +226,13 @@ class TimeColdStart:
     repeat = 3
 
     def setup(self, kernels, hidden):
-        import os
-
-        from fastmlp._bench import _cold
-
+        cold = _harness().cold
         self.env = dict(os.environ, FASTMLP_PRECOMPILED="1")
         if kernels == "numba":
             self.env["FASTMLP_PRECOMPILED"] = "0"
         self.hidden = tuple(int(h) for h in hidden.split(","))
-        self.cold = _cold
-        _cold(
+        self.cold = cold
+        cold(
             "from fastmlp import MLPClassifier", env=self.env, repeats=1,
             hidden=self.hidden,
         )  # fmt: skip
@@ -233,3 +242,21 @@ class TimeColdStart:
             "from fastmlp import MLPClassifier", env=self.env, repeats=1,
             hidden=self.hidden,
         )  # fmt: skip
+
+
+class TrackFirstFitDigits:
+    """The first fit of the digits network (hidden (100,), 100 epochs) in a
+    fresh process, the compiled-code cache warm, imports and data loading not
+    timed: what a script meets before the warm fits of TimeFitDigits (the
+    script of ``fastmlp bench``'s ``digits (fresh)`` row)."""
+
+    unit = "seconds"
+    timeout = 300
+
+    def setup(self):
+        self.first_fits = _harness().first_fits
+        self.first_fits("from fastmlp import MLPClassifier", 1, repeats=1)
+
+    def track_first_fit(self):
+        times = self.first_fits("from fastmlp import MLPClassifier", 1, repeats=1)
+        return float(times[0])
