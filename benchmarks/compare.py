@@ -340,7 +340,7 @@ def bench_coldstart(table):
     for comparison."""
     from fastmlp.kernels import precompiled
 
-    built = "yes" if precompiled.module() is not None else "no (not built or off)"
+    built = "yes" if precompiled.load() is not None else "no (not built or off)"
     numba_only = _numba_only()
     cold(FASTMLP, repeats=1)  # the cache filled
     cold(FASTMLP, env=numba_only, repeats=1)

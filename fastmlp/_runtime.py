@@ -179,10 +179,32 @@ def training_buffers(units, batch_size, blas_min, params):
 # --------------------------------------------------------------------------
 
 
+# The precompiled modules and their lookup table, looked for once per process:
+# (modules or None, table or None).
+_precompiled = None
+
+
+def precompiled_module():
+    """The precompiled modules if they may be used here (precompiled.load),
+    else None."""
+    global _precompiled
+    if _precompiled is None:
+        mod = precompiled.load()
+        _precompiled = (mod, None if mod is None else precompiled.lookup_table(mod))
+    return _precompiled[0]
+
+
+def lookup(name, args):
+    """The precompiled function that runs kernels.<name>(*args), or None."""
+    if precompiled_module() is None:
+        return None
+    return precompiled.find(_precompiled[1], name, args)
+
+
 def run_kernel(name, args):
     """kernels.<name>(*args), on the precompiled kernels where they take these
     arguments, else on Numba's."""
-    fn = precompiled.lookup(name, args)
+    fn = lookup(name, args)
     if fn is None:
         fn = getattr(kernels, name)
     return fn(*args)

@@ -19,8 +19,9 @@ dtype, with or without sample weights of that dtype, unsplit batches. Each
 variant's argument kinds are derived from the kernel's own parameter list
 (read from its source), so the order of a kernel's parameters has one source.
 
-``lookup`` returns the precompiled function for a call, or None, and the caller
-then runs the Numba kernel: for any other call (a BLAS-sized layer, sparse
+``load`` returns the modules where they may be used, ``lookup_table`` and
+``find`` the precompiled function for a call, or None, and the caller then runs
+the Numba kernel (``fastmlp._runtime`` loads the modules once per process): for any other call (a BLAS-sized layer, sparse
 input, other dtypes), when the modules were not built (no C compiler at
 install), when they were built from other kernel sources than these (an
 edited checkout: each module stores a hash of them), on another CPU or with
@@ -81,20 +82,16 @@ def _param_kind(name, real, y_kind, sw_kind):
 
 
 _here = os.path.dirname(os.path.abspath(__file__))
-_params = {}
 
 
 def parameters(kernel):
     """The names of ``kernel``'s parameters, in order, read from its source
     file (importing the kernel would load Numba)."""
-    names = _params.get(kernel)
-    if names is None:
-        with open(os.path.join(_here, KERNELS[kernel][0])) as f:
-            source = f.read()
-        match = re.search(r"^def %s\((.*?)\):" % kernel, source, re.M | re.S)
-        stub = ast.parse("def f(%s): pass" % match.group(1)).body[0]
-        names = _params[kernel] = tuple(a.arg for a in stub.args.args)
-    return names
+    with open(os.path.join(_here, KERNELS[kernel][0])) as f:
+        source = f.read()
+    match = re.search(r"^def %s\((.*?)\):" % kernel, source, re.M | re.S)
+    stub = ast.parse("def f(%s): pass" % match.group(1)).body[0]
+    return tuple(a.arg for a in stub.args.args)
 
 
 def _kinds(kernel, real, y_kind, sw_kind):
@@ -205,42 +202,26 @@ def _installed_numba():
         return "?"
 
 
-_loaded = None  # (modules or None,) once looked for
-_built = None  # the modules as load_built found them
-_table = None  # kernel name -> [(exported name, argument predicates)]
-
-
-def module():
-    """The precompiled modules, as one namespace of their exported functions
-    (load_built), if they may be used here, else None."""
-    global _loaded
-    if _loaded is None:
-        _loaded = (_load(),)
-    return _loaded[0]
-
-
 def load_built():
     """The modules the install built, whatever the environment asks for, as one
     namespace: each exported function, and build_key(), the modules' key where
     they all have the same one (else -1). Raises ImportError where one is
     missing."""
-    global _built
-    if _built is None:
-        mods = {
-            name: importlib.import_module("." + name, __package__) for name in MODULES
-        }
-        keys = {mods[name].build_key() for name in MODULES}
-        key = keys.pop() if len(keys) == 1 else -1
-        ns = types.SimpleNamespace(
-            build_key=lambda: key, files=[m.__file__ for m in mods.values()]
-        )
-        for export, *_ in variants():
-            setattr(ns, export, getattr(mods[module_of(export)], export))
-        _built = ns
-    return _built
+    mods = {name: importlib.import_module("." + name, __package__) for name in MODULES}
+    keys = {mods[name].build_key() for name in MODULES}
+    key = keys.pop() if len(keys) == 1 else -1
+    ns = types.SimpleNamespace(
+        build_key=lambda: key, files=[m.__file__ for m in mods.values()]
+    )
+    for export, *_ in variants():
+        setattr(ns, export, getattr(mods[module_of(export)], export))
+    return ns
 
 
-def _load():
+def load():
+    """The built modules (load_built) where they may be used here, else None:
+    not switched off by the environment, and built from these sources, on
+    this processor, by the Numba installed."""
     if config.environment()["FASTMLP_PRECOMPILED"] == "0":
         return None
     if config.switch_on("NUMBA_DISABLE_JIT") or config.switch_on("NUMBA_BOUNDSCHECK"):
@@ -254,23 +235,22 @@ def _load():
     return mod
 
 
-def _lookup_table():
-    global _table
-    if _table is None:
-        table = {}
-        for export, kernel, kinds, _ in variants():
-            table.setdefault(kernel, []).append((export, tuple(map(_matcher, kinds))))
-        _table = table
-    return _table
+def lookup_table(mod):
+    """{kernel name: [(exported function, argument predicates)]} of the
+    modules ``mod`` (load), for find."""
+    table = {}
+    for export, kernel, kinds, _ in variants():
+        table.setdefault(kernel, []).append(
+            (getattr(mod, export), tuple(map(_matcher, kinds)))
+        )
+    return table
 
 
-def lookup(kernel, args):
-    """The precompiled function that runs ``kernel(*args)``, or None."""
-    mod = module()
-    if mod is None:
-        return None
+def find(table, kernel, args):
+    """The precompiled function of ``table`` that runs ``kernel(*args)``, or
+    None."""
     n = len(args)
-    for export, preds in _lookup_table().get(kernel, ()):
+    for fn, preds in table.get(kernel, ()):
         if n != len(preds):
             continue
         # Last argument first: the trailing ones are the scalars and Nones that
@@ -279,5 +259,5 @@ def lookup(kernel, args):
         while i >= 0 and preds[i](args[i]):
             i -= 1
         if i < 0:
-            return getattr(mod, export)
+            return fn
     return None

@@ -17,6 +17,7 @@ import pytest
 import scipy.sparse as sp
 from sklearn.exceptions import NotFittedError
 
+import fastmlp._runtime
 from fastmlp import MLPClassifier, MLPRegressor
 
 COMPUTE_KERNELS = fastmlp.kernels.ENTRY_POINTS
@@ -36,13 +37,13 @@ def _arm(monkeypatch):
         fails[name] = fail
         monkeypatch.setattr(fastmlp.kernels, name, fail)
     # The precompiled kernels too (a small float64 network runs on them).
-    lookup = fastmlp.kernels.precompiled.lookup
+    lookup = fastmlp._runtime.lookup
 
     def armed_lookup(name, args):
         found = lookup(name, args)
         return None if found is None else fails[name]
 
-    monkeypatch.setattr(fastmlp.kernels.precompiled, "lookup", armed_lookup)
+    monkeypatch.setattr(fastmlp._runtime, "lookup", armed_lookup)
 
 
 @pytest.fixture

@@ -376,9 +376,11 @@ def test_multiclass_fit_trains_on_class_indices(monkeypatch):
     # the Numba kernels and on the precompiled ones alike.
     import fastmlp.kernels as K
 
+    import fastmlp._runtime
+
     seen = []
     real = K.fit_epochs
-    real_lookup = K.precompiled.lookup
+    real_lookup = fastmlp._runtime.lookup
 
     def spy(*args):
         seen.append(args[9])  # Y
@@ -391,7 +393,7 @@ def test_multiclass_fit_trains_on_class_indices(monkeypatch):
         return found
 
     monkeypatch.setattr(K, "fit_epochs", spy)
-    monkeypatch.setattr(K.precompiled, "lookup", lookup)
+    monkeypatch.setattr(fastmlp._runtime, "lookup", lookup)
     X, y = make_classification(
         60, 6, n_informative=4, n_redundant=1, n_classes=3, random_state=0
     )

@@ -16,7 +16,7 @@ import pytest
 from fastmlp.kernels import config, precompiled
 from sklearn.exceptions import ConvergenceWarning
 
-from fastmlp import MLPClassifier, MLPRegressor
+from fastmlp import MLPClassifier, MLPRegressor, _runtime
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
@@ -46,7 +46,7 @@ def found(monkeypatch):
     """Switch the precompiled kernels on or off; returns the list of kernel
     names that ran on them since."""
     seen = []
-    real = precompiled.lookup
+    real = _runtime.lookup
 
     def recording(name, args):
         fn = real(name, args)
@@ -54,10 +54,12 @@ def found(monkeypatch):
             seen.append(name)
         return fn
 
-    monkeypatch.setattr(precompiled, "lookup", recording)
+    monkeypatch.setattr(_runtime, "lookup", recording)
 
     def switch(on):
-        monkeypatch.setattr(precompiled, "_loaded", (built_module() if on else None,))
+        mod = built_module() if on else None
+        table = None if mod is None else precompiled.lookup_table(mod)
+        monkeypatch.setattr(_runtime, "_precompiled", (mod, table))
         seen.clear()
         return seen
 
@@ -325,7 +327,7 @@ def test_a_blas_fit_takes_the_same_route_first_and_later(found, monkeypatch):
 def captured_fit_call(found, make=None):
     """The arguments of a real fit's precompiled fit_epochs call, copied."""
     calls = []
-    real = precompiled.lookup
+    real = _runtime.lookup
 
     def capture(name, args):
         fn = real(name, args)
@@ -337,7 +339,7 @@ def captured_fit_call(found, make=None):
 
     found(True)
     mp = pytest.MonkeyPatch()
-    mp.setattr(precompiled, "lookup", capture)
+    mp.setattr(_runtime, "lookup", capture)
     try:
         (make or (lambda: MLPClassifier((5, 5), max_iter=3, random_state=0)))().fit(
             X, Y3
@@ -362,7 +364,7 @@ def misaligned(a):
 
 def test_lookup_takes_only_the_compiled_variants(found):
     args = captured_fit_call(found)
-    assert precompiled.lookup("fit_epochs", args) is not None
+    assert _runtime.lookup("fit_epochs", args) is not None
 
     def changed(i, value):
         return args[:i] + (value,) + args[i + 1 :]
@@ -386,8 +388,8 @@ def test_lookup_takes_only_the_compiled_variants(found):
     }
     assert not misaligned(args[5]).flags.aligned
     for what, bad in refused.items():
-        assert precompiled.lookup("fit_epochs", bad) is None, what
-    assert precompiled.lookup("forward_backward", args) is None
+        assert _runtime.lookup("fit_epochs", bad) is None, what
+    assert _runtime.lookup("forward_backward", args) is None
 
 
 @pytest.mark.parametrize(
@@ -402,13 +404,13 @@ def test_the_environment_can_turn_them_off(monkeypatch, env):
     for name in ("FASTMLP_PRECOMPILED", "NUMBA_BOUNDSCHECK", "NUMBA_DISABLE_JIT"):
         monkeypatch.delenv(name, raising=False)
     config.reset()  # the environment is read again
-    monkeypatch.setattr(precompiled, "_loaded", None)
-    assert precompiled.module() is built_module()
+    monkeypatch.setattr(_runtime, "_precompiled", None)
+    assert _runtime.precompiled_module() is not None
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     config.reset()
-    monkeypatch.setattr(precompiled, "_loaded", None)
-    assert precompiled.module() is None
+    monkeypatch.setattr(_runtime, "_precompiled", None)
+    assert _runtime.precompiled_module() is None
 
 
 @pytest.mark.parametrize("change", ["sources", "numba"])
@@ -421,8 +423,8 @@ def test_a_module_built_from_other_sources_is_not_used(monkeypatch, change):
         monkeypatch.setattr(precompiled, "source_key", lambda v: real(v) ^ 1)
     else:
         monkeypatch.setattr(precompiled, "_installed_numba", lambda: "0.0.1")
-    monkeypatch.setattr(precompiled, "_loaded", None)
-    assert precompiled.module() is None
+    monkeypatch.setattr(_runtime, "_precompiled", None)
+    assert _runtime.precompiled_module() is None
     # and every fit then runs on the Numba kernels
     calls = []
     real_fit = K.fit_epochs
@@ -454,7 +456,7 @@ def test_precompiled_kernels_release_the_gil(found):
         (5, 5), max_iter=2, tol=0.0, n_iter_no_change=10**6, random_state=0
     )
     args = list(captured_fit_call(found, make))
-    fn = precompiled.lookup("fit_epochs", tuple(args))
+    fn = _runtime.lookup("fit_epochs", tuple(args))
     assert fn is not None
     n_epochs = 20000  # about 10 us per epoch of 150 rows here
     args[22] = np.empty(n_epochs)  # loss_curve
