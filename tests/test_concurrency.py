@@ -82,7 +82,15 @@ def queries(n_features, dtype):
     return [big, mid, big[:1], big[3:4], np.asfortranarray(mid), sp.csr_matrix(holes)]
 
 
-@pytest.mark.parametrize("name", ["narrow", "wide", "float32", "regressor"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "narrow",
+        "wide",
+        pytest.param("float32", marks=pytest.mark.exhaustive),
+        pytest.param("regressor", marks=pytest.mark.exhaustive),
+    ],
+)
 def test_one_model_serves_eight_threads(models, name):
     est = models[name]
     dtype = est._params.dtype
@@ -182,9 +190,13 @@ def fit(job):
     "a, b",
     [
         ("compiled epochs", "float32 regressor, sgd"),
-        ("compiled epochs", "compiled epochs"),
+        pytest.param(
+            "compiled epochs", "compiled epochs", marks=pytest.mark.exhaustive
+        ),
         ("early stopping (per-epoch loop)", "lbfgs"),
-        ("sparse", "wide (BLAS in the kernels)"),
+        pytest.param(
+            "sparse", "wide (BLAS in the kernels)", marks=pytest.mark.exhaustive
+        ),
         ("wide (BLAS in the kernels)", "wide (BLAS in the kernels)"),
     ],
 )
