@@ -5,12 +5,12 @@ contiguous run of ``n`` values."""
 import numpy as np
 from numba import njit
 
-from ._config import FASTMATH
+from .config import JIT_FAST
 from .layout import ACT_IDENTITY, ACT_LOGISTIC, ACT_RELU, ACT_TANH  # noqa: F401
 from .vmath import exp
 
 
-@njit(cache=True, nogil=True, error_model="numpy", fastmath=FASTMATH)
+@njit(**JIT_FAST)
 def activation_forward(z, n, act):
     """z[:n] = act(z[:n]) in place."""
     one = z.dtype.type(1.0)
@@ -28,7 +28,7 @@ def activation_forward(z, n, act):
             z[i] = one / (one + exp(-z[i]))
 
 
-@njit(cache=True, nogil=True, error_model="numpy", fastmath=FASTMATH)
+@njit(**JIT_FAST)
 def activation_backward(delta, z, n, act):
     """delta[:n] *= act'(.) where z[:n] holds the activation's output."""
     one = z.dtype.type(1.0)

@@ -12,7 +12,6 @@ GEMM to BLAS through ``blas.gemm`` (best for wide layers). The caller picks.
 import numpy as np
 from numba import njit
 
-from ._config import FASTMATH
 from .activations import (
     ACT_IDENTITY,
     ACT_RELU,
@@ -20,6 +19,7 @@ from .activations import (
     activation_forward,
 )
 from .blas import gemm
+from .config import JIT, JIT_FAST, JIT_INLINE
 
 # The hand-written loops below index the 2-D arrays directly (``a[k, i]``),
 # never through row views (``a[k]``), and each helper runs over all the rows
@@ -36,7 +36,7 @@ from .blas import gemm
 # s alone. Other activations get a pass of their own afterwards.
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
+@njit(**JIT)
 def _post(s, lo, Z, zval, o, i, zero):
     """zero where s < lo (Z None) or where Z[o, i] == zval, else s; NaN stays."""
     if Z is None:
@@ -44,7 +44,7 @@ def _post(s, lo, Z, zval, o, i, zero):
     return zero if Z[o, i] == zval else s
 
 
-@njit(inline="always", cache=True, nogil=True)
+@njit(**JIT_INLINE)
 def _post_args(act, grad, dt):
     """(lo, zval) of _post in dtype dt for activation act: the values that
     apply it in its last pass (or, with grad, its derivative), or leave the
@@ -56,7 +56,7 @@ def _post_args(act, grad, dt):
     return dt(-np.inf), dt(np.nan)  # identity, or a pass of its own
 
 
-@njit(inline="always", cache=True, nogil=True)
+@njit(**JIT_INLINE)
 def _first_pass(n):
     """How many rows the first pass over the batch takes when a sum runs over
     n rows, every later pass taking exactly 4: all of them up to 5, else the
@@ -70,7 +70,7 @@ def _first_pass(n):
     return r + 4 if r == 1 else r
 
 
-@njit(cache=True, nogil=True, error_model="numpy", fastmath=FASTMATH)
+@njit(**JIT_FAST)
 def _rows_set(out, rows, n, C, bias, lo, Z, zval, n_out, B):
     """out[o, i] = post(bias[o] + sum_{q < n} C[q, o] * rows[q, i]) for every
     o < n_out, 1 <= n <= 5 (bias None: no bias), post = _post(., lo, Z, zval).
@@ -112,7 +112,7 @@ def _rows_set(out, rows, n, C, bias, lo, Z, zval, n_out, B):
                 out[o, i] = _post(base + s, lo, Z, zval, o, i, zero)
 
 
-@njit(cache=True, nogil=True, error_model="numpy", fastmath=FASTMATH)
+@njit(**JIT_FAST)
 def _rows_add4(out, rows, r0, C, lo, Z, zval, n_out, B):
     """out[o, i] = post(out[o, i] + sum_{q < 4} C[r0 + q, o] * rows[r0 + q, i])
     for every o < n_out."""
@@ -126,7 +126,7 @@ def _rows_add4(out, rows, r0, C, lo, Z, zval, n_out, B):
             out[o, i] = _post(out[o, i] + s, lo, Z, zval, o, i, zero)
 
 
-@njit(inline="always", cache=True, nogil=True, error_model="numpy", fastmath=FASTMATH)
+@njit(**JIT_INLINE)
 def _row_sums(out, rows, C, n, bias, lo, Z, zval, n_out, B):
     """out[o, i] = post(bias[o] + sum_{r < n} C[r, o] rows[r, i]) for o < n_out:
     a first pass of up to 5 rows, then passes of 4, post (see _post) applied
@@ -144,7 +144,7 @@ def _row_sums(out, rows, C, n, bias, lo, Z, zval, n_out, B):
             _rows_add4(out, rows, r, C, dt(-np.inf), Z, dt(np.nan), n_out, B)
 
 
-@njit(cache=True, nogil=True, error_model="numpy", fastmath=FASTMATH)
+@njit(**JIT_FAST)
 def _dots(G, A, D, r0, n, Wm, alpha, sw_sum, n_a, B):
     """G[a, r0 + q] = (sum_i A[a, i] D[r0 + q, i] + alpha Wm[a, r0 + q]) / sw_sum
     for a < n_a and q < n, 1 <= n <= 5: n dot products per pass, A[a] read once."""
@@ -201,7 +201,7 @@ def _dots(G, A, D, r0, n, Wm, alpha, sw_sum, n_a, B):
             G[a, r0 + 4] = (s4 + alpha * Wm[a, r0 + 4]) / sw_sum
 
 
-@njit(cache=True, nogil=True, error_model="numpy", fastmath=FASTMATH)
+@njit(**JIT_FAST)
 def dense_forward(out, inp, W, b, act, fan_in, fan_out, B):
     """out[j, :] = act(b[j] + sum_k W[k, j] * inp[k, :]).
 
@@ -217,7 +217,7 @@ def dense_forward(out, inp, W, b, act, fan_in, fan_out, B):
             activation_forward(out[j], B, act)
 
 
-@njit(cache=True, nogil=True, error_model="numpy", fastmath=FASTMATH)
+@njit(**JIT_FAST)
 def bias_activation(out, b, act, fan_out, B):
     """out[j, :] = act(out[j, :] + b[j]) for a feature-major out (fan_out, B):
     ReLU in the same pass as the bias, 2-D indexing (no row views)."""
@@ -238,7 +238,7 @@ def bias_activation(out, b, act, fan_out, B):
             activation_forward(out[j], B, act)
 
 
-@njit(cache=True, nogil=True, error_model="numpy", fastmath=FASTMATH)
+@njit(**JIT_FAST)
 def bias_activation_rows(Z, b, act, fan_out, B):
     """Z[i, :] = act(Z[i, :] + b) for a sample-major Z (B, fan_out): the
     bias_activation of a block whose rows are samples (prediction)."""
@@ -257,14 +257,14 @@ def bias_activation_rows(Z, b, act, fan_out, B):
             activation_forward(Z[i], fan_out, act)
 
 
-@njit(cache=True, nogil=True, error_model="numpy", fastmath=FASTMATH)
+@njit(**JIT_FAST)
 def dense_forward_blas(out, inp, W, b, act, fan_in, fan_out, B):
     """As dense_forward, with the GEMM out = W^T inp done by BLAS (blas.gemm)."""
     gemm(out, W, True, inp, False, 0.0)
     bias_activation(out, b, act, fan_out, B)
 
 
-@njit(cache=True, nogil=True, error_model="numpy", fastmath=FASTMATH)
+@njit(**JIT_FAST)
 def dense_forward_blas_rows(out, inp_rows, W, b, act, fan_in, fan_out, B):
     """As dense_forward_blas for a sample-major input inp_rows (B, fan_in):
     out = W^T inp_rows^T, BLAS reading inp_rows transposed in place."""
@@ -272,7 +272,7 @@ def dense_forward_blas_rows(out, inp_rows, W, b, act, fan_in, fan_out, B):
     bias_activation(out, b, act, fan_out, B)
 
 
-@njit(cache=True, nogil=True, error_model="numpy", fastmath=FASTMATH)
+@njit(**JIT_FAST)
 def dense_backward(
     dW, db, dinp, dout, inp, W, alpha, sw_sum, act_in, fan_in, fan_out, B, want_dinp
 ):
@@ -313,7 +313,7 @@ def dense_backward(
                 activation_backward(dinp[k], inp[k], B, act_in)
 
 
-@njit(cache=True, nogil=True, error_model="numpy", fastmath=FASTMATH)
+@njit(**JIT_FAST)
 def _finish_gradients(dW, db, dout, W, alpha, sw_sum, fan_in, fan_out, B):
     """dW = (dW + alpha W) / sw_sum in place, db[j] = sum_i dout[j, i] / sw_sum.
 
@@ -335,7 +335,7 @@ def _finish_gradients(dW, db, dout, W, alpha, sw_sum, fan_in, fan_out, B):
         db[j] = s / s_
 
 
-@njit(cache=True, nogil=True, error_model="numpy", fastmath=FASTMATH)
+@njit(**JIT_FAST)
 def dense_backward_blas(
     dW, db, dinp, dout, inp, W, alpha, sw_sum, act_in, fan_in, fan_out, B, want_dinp
 ):
@@ -348,7 +348,7 @@ def dense_backward_blas(
             activation_backward(dinp[k], inp[k], B, act_in)
 
 
-@njit(cache=True, nogil=True, error_model="numpy", fastmath=FASTMATH)
+@njit(**JIT_FAST)
 def dense_backward_blas_rows(
     dW, db, dout, inp_rows, W, alpha, sw_sum, fan_in, fan_out, B
 ):
@@ -358,7 +358,7 @@ def dense_backward_blas_rows(
     _finish_gradients(dW, db, dout, W, alpha, sw_sum, fan_in, fan_out, B)
 
 
-@njit(cache=True, nogil=True, error_model="numpy", fastmath=FASTMATH)
+@njit(**JIT_FAST)
 def dense_forward_rows(out, inp, W, b, act, fan_in, fan_out, B):
     """Sample-major variant for a handful of rows: out[i, :] = act(b + inp[i, :] W).
 

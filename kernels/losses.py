@@ -18,12 +18,12 @@ import numpy as np
 from numba import njit
 from numba.extending import overload
 
-from ._config import FASTMATH
+from .config import JIT, JIT_FAST
 from .layout import OUT_EXP, OUT_IDENTITY, OUT_LOGISTIC, OUT_SOFTMAX  # noqa: F401
 from .vmath import exp, log
 
 
-@njit(cache=True, nogil=True, error_model="numpy", fastmath=FASTMATH)
+@njit(**JIT_FAST)
 def output_forward(z, out_act, K, B, scratch):
     """z = out_act(z) in place, z of shape (K, B).
 
@@ -72,7 +72,7 @@ def output_forward(z, out_act, K, B, scratch):
                 r[i] *= s[i]
 
 
-@njit(cache=True, nogil=True, error_model="numpy", fastmath=FASTMATH)
+@njit(**JIT_FAST)
 def output_forward_rows(z, out_act, K, B):
     """z = out_act(z) in place for sample-major z of shape (B, K)."""
     one = z.dtype.type(1.0)
@@ -98,7 +98,7 @@ def output_forward_rows(z, out_act, K, B):
                 r[j] /= s
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
+@njit(**JIT)
 def _xlogy(x, y):
     """x * log(y), and 0 where x == 0 (scipy.special.xlogy)."""
     if x == 0.0:
@@ -155,7 +155,7 @@ def _ol_class_targets(y_b, Y, lab_b, idx, start, j, B):
     return matrix_impl
 
 
-@njit(cache=True, nogil=True, error_model="numpy", fastmath=FASTMATH)
+@njit(**JIT_FAST)
 def output_loss_backward(delta, z, Y, sw, idx, start, out_act, K, B, scratch):
     """Output activation, loss and gradient for one batch.
 

@@ -9,10 +9,11 @@ import numpy as np
 from numba import njit
 
 from . import layout
+from .config import JIT, JIT_INLINE
 from .layout import SOLVER_ADAM, SOLVER_SGD  # noqa: F401
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
+@njit(**JIT)
 def sgd_update(params, velocity, grads, lr, momentum, nesterov, n):
     """v = momentum v - lr g;  params += v  (or momentum v - lr g with Nesterov)."""
     lr_ = params.dtype.type(lr)
@@ -32,12 +33,10 @@ def sgd_update(params, velocity, grads, lr, momentum, nesterov, n):
 
 # Adam's bias-corrected step size at step t (layout.adam_learning_rate, which
 # the estimators also run as Python).
-adam_learning_rate = njit(cache=True, nogil=True, error_model="numpy")(
-    layout.adam_learning_rate
-)
+adam_learning_rate = njit(**JIT)(layout.adam_learning_rate)
 
 
-@njit(inline="always", cache=True, nogil=True)
+@njit(**JIT_INLINE)
 def adam_constants(params, lr_t, beta1, beta2, eps):
     """Adam's constants in the parameters' dtype, for adam_step:
     (b1, 1 - b1, b2, 1 - b2, -lr_t, eps)."""
@@ -45,7 +44,7 @@ def adam_constants(params, lr_t, beta1, beta2, eps):
     return dt(beta1), dt(1.0 - beta1), dt(beta2), dt(1.0 - beta2), dt(-lr_t), dt(eps)
 
 
-@njit(inline="always", cache=True, nogil=True)
+@njit(**JIT_INLINE)
 def adam_step(params, m, v, p, g, b1, c1, b2, c2, nlr, e):
     """Adam's step of parameter p with gradient g (constants: adam_constants)."""
     mp = b1 * m[p] + c1 * g
@@ -55,7 +54,7 @@ def adam_step(params, m, v, p, g, b1, c1, b2, c2, nlr, e):
     params[p] += nlr * mp / (np.sqrt(vp) + e)
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
+@njit(**JIT)
 def adam_update(params, m, v, grads, lr_t, beta1, beta2, eps, n):
     """m = b1 m + (1-b1) g;  v = b2 v + (1-b2) g^2;  params -= lr_t m / (sqrt(v) + eps)."""
     b1, c1, b2, c2, nlr, e = adam_constants(params, lr_t, beta1, beta2, eps)

@@ -31,6 +31,7 @@ from numba import njit, prange
 
 from .activations import ACT_IDENTITY
 from .blas import gemm, side_by_side_ok
+from .config import JIT, JIT_PARALLEL
 from .dense import (
     bias_activation,
     bias_activation_rows,
@@ -43,7 +44,7 @@ from .losses import output_forward, output_forward_rows
 from .sparse import sparse_rows_forward
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
+@njit(**JIT)
 def _non_finite(out, r0, B, K):
     """How many of out[r0:r0 + B, :K] are NaN or infinite: a branch-free pass
     (v - v is 0 for a finite v, NaN otherwise), then a count where it found
@@ -63,7 +64,7 @@ def _non_finite(out, r0, B, K):
     return bad
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
+@njit(**JIT)
 def _forward_rows(out, X, r0, B, params, units, act, out_act, buf_a, buf_b, blas_min):
     """Sample-major forward of rows r0:r0 + B; returns (the non-finite values
     met in X, the non-finite values written to out).
@@ -139,7 +140,7 @@ def _forward_rows(out, X, r0, B, params, units, act, out_act, buf_a, buf_b, blas
     return bad, _non_finite(out, r0, B, K)
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
+@njit(**JIT)
 def _forward_block(
     out,
     X,
@@ -206,7 +207,7 @@ def _forward_block(
     return bad, _non_finite(out, r0, B, K)
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
+@njit(**JIT)
 def _max_width(units):
     """The widest layer, and at least 2: a buffer of width * B values also
     holds the 2 * B of scratch of the output softmax."""
@@ -216,7 +217,7 @@ def _max_width(units):
     return width
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
+@njit(**JIT)
 def predict_serial(out, X, Xp, Xi, Xd, n, params, units, act, out_act, block, blas_min):
     """Forward pass of n rows, serially, in blocks of ``block`` rows; layers with
     fan_in * fan_out >= blas_min use BLAS (blas_min None: none, and no BLAS
@@ -266,7 +267,7 @@ def predict_serial(out, X, Xp, Xi, Xd, n, params, units, act, out_act, block, bl
     return bad if bad > 0 else -bad_out
 
 
-@njit(cache=True, nogil=True, error_model="numpy", parallel=True)
+@njit(**JIT_PARALLEL)
 def predict_parallel(
     out, X, Xp, Xi, Xd, n, params, units, act, out_act, block, blas_min, n_threads
 ):

@@ -14,11 +14,13 @@ State: ``key`` the 624 uint32 words, ``pos`` a 1-element int64 array.
 import numpy as np
 from numba import njit
 
+from .config import JIT
+
 _N = 624
 _M = 397
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
+@njit(**JIT)
 def _mt_generate(key):
     """Regenerate the 624 words (numpy's mt19937_gen), as three loops without
     index wrapping so that each vectorizes: words [0, N-M) read old words only,
@@ -37,7 +39,7 @@ def _mt_generate(key):
     key[_N - 1] = key[_M - 1] ^ (y >> one) ^ ((y & one) * matrix_a)
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
+@njit(**JIT)
 def _temper(out, key):
     """out = MT19937's tempering of every word of key (one vectorized pass)."""
     for q in range(_N):
@@ -49,7 +51,7 @@ def _temper(out, key):
         out[q] = y
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
+@njit(**JIT)
 def shuffle(x, key, pos):
     """x[:] shuffled in place as RandomState.shuffle(x) does (1-D x, len < 2**32).
 

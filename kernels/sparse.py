@@ -17,11 +17,11 @@ read from) the strided column once per sample.
 import numpy as np
 from numba import njit
 
-from ._config import FASTMATH
 from .activations import activation_forward
+from .config import JIT_FAST
 
 
-@njit(cache=True, nogil=True, error_model="numpy", fastmath=FASTMATH)
+@njit(**JIT_FAST)
 def _row_into_column(out, i, acc, indptr, indices, data, r, W, b, fan_out):
     """out[:, i] = b + sum over the nonzeros (k, v) of CSR row r of v * W[k, :]."""
     for j in range(fan_out):
@@ -35,14 +35,14 @@ def _row_into_column(out, i, acc, indptr, indices, data, r, W, b, fan_out):
         out[j, i] = acc[j]
 
 
-@njit(cache=True, nogil=True, error_model="numpy", fastmath=FASTMATH)
+@njit(**JIT_FAST)
 def _activate_rows(out, act, fan_out, B):
     """out[j, :B] = act(out[j, :B]) for every unit j (contiguous runs over B)."""
     for j in range(fan_out):
         activation_forward(out[j], B, act)
 
 
-@njit(cache=True, nogil=True, error_model="numpy", fastmath=FASTMATH)
+@njit(**JIT_FAST)
 def sparse_dense_forward(
     out, indptr, indices, data, idx, start, W, b, act, fan_in, fan_out, B
 ):
@@ -62,7 +62,7 @@ def sparse_dense_forward(
     _activate_rows(out, act, fan_out, B)
 
 
-@njit(cache=True, nogil=True, error_model="numpy", fastmath=FASTMATH)
+@njit(**JIT_FAST)
 def sparse_rows_forward(out, indptr, indices, data, r0, W, b, act, fan_in, fan_out, B):
     """As sparse_dense_forward for the consecutive rows r0, ..., r0 + B - 1."""
     acc = np.empty(fan_out, dtype=W.dtype)
@@ -71,7 +71,7 @@ def sparse_rows_forward(out, indptr, indices, data, r0, W, b, act, fan_in, fan_o
     _activate_rows(out, act, fan_out, B)
 
 
-@njit(cache=True, nogil=True, error_model="numpy", fastmath=FASTMATH)
+@njit(**JIT_FAST)
 def sparse_dense_backward(
     dW,
     db,

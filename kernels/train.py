@@ -23,8 +23,8 @@ other's code. ``train_epoch`` is one epoch of fit_epochs for the kernel tests.
 import numpy as np
 from numba import njit, prange
 
-from ._config import FASTMATH
 from .blas import side_by_side_ok
+from .config import JIT, JIT_FAST, JIT_INLINE, JIT_PARALLEL
 from .dense import (
     dense_backward,
     dense_backward_blas,
@@ -61,7 +61,7 @@ from .rng import shuffle as mt_shuffle
 from .sparse import sparse_dense_backward, sparse_dense_forward
 
 
-@njit(cache=True, nogil=True, error_model="numpy", fastmath=FASTMATH)
+@njit(**JIT_FAST)
 def _sum_squares(a, start, n):
     """sum(a[start:start + n] ** 2), accumulated in float64."""
     # Through a view indexed from 0: a loop over range(start, start + n) would
@@ -75,7 +75,7 @@ def _sum_squares(a, start, n):
     return s
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
+@njit(**JIT)
 def _l2_sum(params, units):
     """sum of the squared weights (biases excluded), accumulated in float64."""
     p_off = np.int64(0)
@@ -88,7 +88,7 @@ def _l2_sum(params, units):
     return l2
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
+@njit(**JIT)
 def _weight_sum(sw, idx, start, B):
     """sum(sw[idx[start:start + B]]); B when sw is None (every weight 1)."""
     if sw is None:
@@ -99,7 +99,7 @@ def _weight_sum(sw, idx, start, B):
     return s
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
+@njit(**JIT)
 def forward_backward(
     grads,
     work,
@@ -157,7 +157,7 @@ def forward_backward(
     return loss_sum / sw_sum + (0.5 * alpha) * l2 / sw_sum
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
+@njit(**JIT)
 def batch_gradient(
     grads,
     work,
@@ -281,16 +281,16 @@ def batch_gradient(
 
 # Compiled twins of layout's chunk_count, chunk_capacity and workspace_size,
 # for fit_epochs and forward_backward_split.
-_n_chunks = njit(inline="always", cache=True, nogil=True)(chunk_count)
+_n_chunks = njit(**JIT_INLINE)(chunk_count)
 
 
-@njit(inline="always", cache=True, nogil=True)
+@njit(**JIT_INLINE)
 def _chunk_rows(c, n_chunks, B):
     """The rows [lo, hi) of a batch of B rows that chunk c of n_chunks takes."""
     return (c * B) // n_chunks, ((c + 1) * B) // n_chunks
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
+@njit(**JIT)
 def _chunk_gradient(
     c, n_chunks, grads, gpart, work, chunk_ws, params, X, Xp, Xi, Xd, Y, sw, idx,
     start, B, chunk_cap, units, act, out_act, blas_min,
@@ -323,7 +323,7 @@ def _chunk_gradient(
     )
 
 
-@njit(cache=True, nogil=True, error_model="numpy", parallel=True)
+@njit(**JIT_PARALLEL)
 def _chunks_threaded(
     losses, n_chunks, grads, gpart, work, chunk_ws, params, X, Xp, Xi, Xd, Y, sw,
     idx, start, B, chunk_cap, units, act, out_act, blas_min,
@@ -337,7 +337,7 @@ def _chunks_threaded(
         )  # fmt: skip
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
+@njit(**JIT)
 def _chunks_serial(
     losses, n_chunks, grads, gpart, work, chunk_ws, params, X, Xp, Xi, Xd, Y, sw,
     idx, start, B, chunk_cap, units, act, out_act, blas_min,
@@ -360,7 +360,7 @@ _UPDATE_BLOCK = 2048
 NO_UPDATE = -1
 
 
-@njit(cache=True, nogil=True, error_model="numpy", fastmath=FASTMATH)
+@njit(**JIT_FAST)
 def _finish_range(grads, gpart, n_parts, params, a_, s_, weights, lo, hi):
     """grads[q] = (grads[q] + gpart[0, q] + ... + gpart[n_parts - 1, q]
     + a_ params[q]) / s_ for q in [lo, hi), the parts added in order, the L2
@@ -380,7 +380,7 @@ def _finish_range(grads, gpart, n_parts, params, a_, s_, weights, lo, hi):
             g[q] = g[q] / s_
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
+@njit(**JIT)
 def _finish_adam_range(
     grads, gpart, n_parts, params, m, v, a_, s_, step, hyper, lo, hi
 ):
@@ -410,7 +410,7 @@ def _finish_adam_range(
         adam_step(w, ms, vs, q, gq, b1, c1, b2, c2, nlr, e)
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
+@njit(**JIT)
 def _finish_update_block(
     blk, grads, gpart, n_parts, params, units, alpha, sw_sum, opt_a, opt_b,
     solver, step, hyper,
@@ -454,7 +454,7 @@ def _finish_update_block(
         )  # fmt: skip
 
 
-@njit(cache=True, nogil=True, error_model="numpy", parallel=True)
+@njit(**JIT_PARALLEL)
 def _finish_update_threaded(
     grads, gpart, n_parts, params, units, alpha, sw_sum, opt_a, opt_b, solver,
     step, hyper,
@@ -468,7 +468,7 @@ def _finish_update_threaded(
         )  # fmt: skip
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
+@njit(**JIT)
 def _finish_update_serial(
     grads, gpart, n_parts, params, units, alpha, sw_sum, opt_a, opt_b, solver,
     step, hyper,
@@ -482,7 +482,7 @@ def _finish_update_serial(
         )  # fmt: skip
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
+@njit(**JIT)
 def finish_update(
     grads, gpart, n_parts, params, units, alpha, sw_sum, opt_a, opt_b, solver,
     step, hyper, threaded,
@@ -516,17 +516,17 @@ def finish_update(
         )  # fmt: skip
 
 
-_chunk_capacity = njit(inline="always", cache=True, nogil=True)(chunk_capacity)
-_workspace_size = njit(inline="always", cache=True, nogil=True)(workspace_size)
+_chunk_capacity = njit(**JIT_INLINE)(chunk_capacity)
+_workspace_size = njit(**JIT_INLINE)(workspace_size)
 
 
-@njit(inline="always", cache=True, nogil=True)
+@njit(**JIT_INLINE)
 def _chunk_workspace(units, batch_size, n_chunks):
     cap = _chunk_capacity(batch_size, n_chunks)
     return _workspace_size(units, cap), cap
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
+@njit(**JIT)
 def _split_loss_sum(
     grads, gpart, losses, work, chunk_ws, chunk_cap, params, X, Xp, Xi, Xd, Y,
     sw, idx, start, B, units, act, out_act, blas_min, threaded,
@@ -560,7 +560,7 @@ def _split_loss_sum(
     return loss_sum, n_chunks
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
+@njit(**JIT)
 def forward_backward_split(
     grads, gpart, losses, work, params, X, Xp, Xi, Xd, Y, sw, idx, start, B,
     batch_size, units, act, out_act, alpha, blas_min, threaded,
@@ -592,7 +592,7 @@ def forward_backward_split(
     return loss_sum / sw_sum + (0.5 * alpha) * l2 / sw_sum
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
+@njit(**JIT)
 def fit_epochs(
     params,
     grads,
@@ -760,7 +760,7 @@ def fit_epochs(
     return n_epochs, RAN_ALL, acc
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
+@njit(**JIT)
 def train_epoch(
     params,
     grads,

@@ -45,8 +45,8 @@ ulp away from the correctly rounded one (NumPy's float64 exp and log, in
 tests/test_vmath.py). A subnormal exp result is rounded twice (e^r, then the
 scaling), hence its larger bound.
 
-Flags: ``cache=True, nogil=True, error_model="numpy"`` and an explicit
-``fastmath={"contract"}``: contraction only fuses a multiply and an add into
+Flags: ``config.JIT`` and an explicit ``fastmath={"contract"}``
+(``_JIT_CONTRACT``): contraction only fuses a multiply and an add into
 one FMA (one rounding instead of two), and being explicit matters, because a
 callee that sets no fastmath inherits that of the caller that first compiles
 it, and the kernels' ``reassoc`` would fold ``(x * log2e + SHIFT) - SHIFT`` into
@@ -63,7 +63,11 @@ from numba import njit, types
 from numba.core.errors import TypingError
 from numba.extending import intrinsic, overload
 
-_FM = {"contract"}  # see the module docstring: explicit, and never reassoc
+from .config import JIT
+
+# JIT with fastmath contraction only, not config.JIT_FAST: the reduction
+# (x * log2e + SHIFT) - SHIFT must not be reassociated (see the docstring).
+_JIT_CONTRACT = {**JIT, "fastmath": {"contract"}}
 
 
 # ----------------------------------------------------------------------------
@@ -120,7 +124,7 @@ _E10 = 2.7620148304367035e-07
 _E11 = 2.5100431527689706e-08
 
 
-@njit(cache=True, nogil=True, error_model="numpy", fastmath=_FM)
+@njit(**_JIT_CONTRACT)
 def exp64(x):
     """e^x for a float64 x; <= 1 ulp, NaN in NaN out, subnormal results kept."""
     xc = x if x > _XLO else _XLO  # NaN fails the compare: clamped, not passed on
@@ -172,7 +176,7 @@ _E7_F = np.float32(0.00019891038247770918)
 _ONE_F = np.float32(1.0)
 
 
-@njit(cache=True, nogil=True, error_model="numpy", fastmath=_FM)
+@njit(**_JIT_CONTRACT)
 def exp32(x):
     """e^x for a float32 x, computed in float32; as exp64."""
     xc = x if x > _XLO_F else _XLO_F
@@ -218,7 +222,7 @@ _INF = np.inf
 _NAN = np.nan
 
 
-@njit(cache=True, nogil=True, error_model="numpy", fastmath=_FM)
+@njit(**_JIT_CONTRACT)
 def log64(x):
     """Natural log of a float64; <= 1 ulp for every positive x, subnormals too.
 
@@ -260,7 +264,7 @@ _INF_F = np.float32(np.inf)
 _NAN_F = np.float32(np.nan)
 
 
-@njit(cache=True, nogil=True, error_model="numpy", fastmath=_FM)
+@njit(**_JIT_CONTRACT)
 def log32(x):
     """Natural log of a float32, computed in float32; as log64."""
     sub = x < _TINY_F

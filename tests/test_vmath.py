@@ -14,8 +14,7 @@ import sys
 
 import numpy as np
 import pytest
-from fastmlp.kernels import vmath
-from fastmlp.kernels._config import FASTMATH
+from fastmlp.kernels import config, vmath
 from fastmlp.kernels.vmath import (
     exp,
     f32_as_i32,
@@ -34,6 +33,9 @@ BOUND = {
     ("log", np.float32): 0.85,
 }
 SUBNORMAL_BOUND = 0.8  # exp: a subnormal result is rounded twice
+
+# The kernels' fastmath flags (config.JIT_FAST); Numba takes a set.
+FASTMATH = set(config.FASTMATH)
 
 EXTENDED = np.finfo(np.longdouble).nmant >= 63
 
@@ -182,10 +184,10 @@ def test_strict_flags_are_explicit():
 FIRST_CALLER_FASTMATH = """
 import numpy as np
 from numba import njit
-from fastmlp.kernels._config import FASTMATH
+from fastmlp.kernels.config import FASTMATH
 from fastmlp.kernels.vmath import exp, log
 
-@njit(fastmath=FASTMATH)
+@njit(fastmath=set(FASTMATH))
 def f(x, out):
     for i in range(x.shape[0]):
         out[i] = exp(x[i]) * log(x[i])
