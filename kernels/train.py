@@ -23,6 +23,7 @@ other's code. ``train_epoch`` is one epoch of fit_epochs for the kernel tests.
 import numpy as np
 from numba import njit, prange
 
+from . import layout
 from .blas import side_by_side_ok
 from .config import JIT, JIT_FAST, JIT_INLINE, JIT_PARALLEL
 from .dense import (
@@ -35,7 +36,25 @@ from .dense import (
 )
 from .layout import (  # noqa: F401
     CHUNK_MIN_ROWS,
+    CTRL_F_BEST_LOSS,
+    CTRL_F_LR,
+    CTRL_F_LR_INIT,
+    CTRL_F_N_ITER_NO_CHANGE,
+    CTRL_F_POWER_T,
+    CTRL_F_TOL,
+    CTRL_I_NO_IMPROVEMENT,
+    CTRL_I_SCHEDULE,
+    CTRL_I_SEEN,
+    CTRL_I_SHUFFLE,
+    CTRL_I_STEP,
     DIVERGED,
+    HYPER_ALPHA,
+    HYPER_BETA1,
+    HYPER_BETA2,
+    HYPER_EPSILON,
+    HYPER_LR,
+    HYPER_MOMENTUM,
+    HYPER_NESTEROV,
     RAN_ALL,
     SCHEDULE_ADAPTIVE,
     SCHEDULE_CONSTANT,
@@ -394,7 +413,9 @@ def _finish_adam_range(
     were written by the core that ran chunk 0 and will be written by it again
     in the next batch, and a store here would pull each line over to this
     core and back (measured on a digits batch: the pass 18-22 -> 11-12 us)."""
-    b1, c1, b2, c2, nlr, e = adam_constants(params, step, hyper[3], hyper[4], hyper[5])
+    b1, c1, b2, c2, nlr, e = adam_constants(
+        params, step, hyper[HYPER_BETA1], hyper[HYPER_BETA2], hyper[HYPER_EPSILON]
+    )
     n = hi - lo
     g = grads[lo:hi]
     w = params[lo:hi]
@@ -444,13 +465,13 @@ def _finish_update_block(
         p_off = end
     if solver == SOLVER_SGD:
         sgd_update(
-            params[lo:hi], opt_a[lo:hi], grads[lo:hi], step, hyper[1],
-            hyper[2] != 0.0, hi - lo,
+            params[lo:hi], opt_a[lo:hi], grads[lo:hi], step,
+            hyper[HYPER_MOMENTUM], hyper[HYPER_NESTEROV] != 0.0, hi - lo,
         )  # fmt: skip
     elif solver != NO_UPDATE and not fused:
         adam_update(
             params[lo:hi], opt_a[lo:hi], opt_b[lo:hi], grads[lo:hi], step,
-            hyper[3], hyper[4], hyper[5], hi - lo,
+            hyper[HYPER_BETA1], hyper[HYPER_BETA2], hyper[HYPER_EPSILON], hi - lo,
         )  # fmt: skip
 
 
@@ -493,9 +514,9 @@ def finish_update(
     grads = (grads + gpart[0] + ... + gpart[n_parts - 1] + alpha W) / sw_sum
     (the L2 term on the weights only, the parts added in order), then, as
     fit_epochs would after forward_backward: solver SOLVER_SGD:
-    sgd_update(params, opt_a, grads, step, hyper[1], hyper[2] != 0); SOLVER_ADAM:
-    adam_update(params, opt_a, opt_b, grads, step, hyper[3], hyper[4],
-    hyper[5]), step being Adam's bias-corrected rate; NO_UPDATE: nothing (opt_a,
+    sgd_update(params, opt_a, grads, step, momentum, nesterov); SOLVER_ADAM:
+    adam_update(params, opt_a, opt_b, grads, step, beta1, beta2, epsilon), step
+    being Adam's bias-corrected rate and the others hyper's (layout.HYPER_*); NO_UPDATE: nothing (opt_a,
     opt_b, step and hyper unread). ``threaded`` runs the blocks side by side
     (prange), to the same bits: every parameter's arithmetic is its own.
 
@@ -592,6 +613,13 @@ def forward_backward_split(
     return loss_sum / sw_sum + (0.5 * alpha) * l2 / sw_sum
 
 
+# scikit-learn's per-epoch rule, compiled from layout's plain Python (which the
+# estimators run between the epochs they drive).
+_no_improvement = njit(**JIT)(layout.no_improvement)
+_invscaling_learning_rate = njit(**JIT)(layout.invscaling_learning_rate)
+_adaptive_learning_rate = njit(**JIT)(layout.adaptive_learning_rate)
+
+
 @njit(**JIT)
 def fit_epochs(
     params,
@@ -629,8 +657,8 @@ def fit_epochs(
     CSR matrix (indptr, indices, data); each flavour compiles without the
     other's code. The rows trained on are idx, in place: shuffled at the start
     of each epoch with the Mersenne Twister state (mt_key, mt_pos) when
-    ctrl_i[4] != 0, then cut into batches of batch_size; a batch whose sample
-    weights are all zero is skipped. sw None: every weight 1, none read;
+    ctrl_i[CTRL_I_SHUFFLE] != 0, then cut into batches of batch_size; a batch
+    whose sample weights are all zero is skipped. sw None: every weight 1, none read;
     blas_min None: no BLAS layer, none of the BLAS code compiled. gpart None:
     each batch in one piece (forward_backward); else each batch split into
     gpart.shape[0] + 1 chunks of rows (as forward_backward_split, which takes
@@ -638,29 +666,28 @@ def fit_epochs(
     summed and the update applied in one pass (finish_update).
 
     opt_a, opt_b: the optimizer's state (SGD: velocity, unused; Adam: m, v).
-    hyper (float64): [learning_rate, momentum, nesterov, beta_1, beta_2,
-    epsilon, alpha]; SGD takes its current learning rate from ctrl_f[0].
-    ctrl_f (float64): [learning_rate, learning_rate_init, power_t, tol,
-    best_loss, n_iter_no_change]; ctrl_i (int64): [adam step t, samples seen
-    t_, no-improvement count, schedule, shuffle]. Both are updated in place.
+    hyper (float64), ctrl_f (float64) and ctrl_i (int64): the packed controls,
+    slot by slot as layout's HYPER_*, CTRL_F_* and CTRL_I_* name them; ctrl_f
+    and ctrl_i are updated in place.
 
-    Each epoch records its mean loss in loss_curve, then applies the tol /
-    n_iter_no_change rule, the invscaling schedule and the adaptive division
-    by 5, in scikit-learn's order. Returns (epochs run, RAN_ALL | STOPPED |
-    DIVERGED, the last epoch's sum over batches of batch_loss * batch_size).
-    On DIVERGED (a non-finite batch loss), ctrl_i[0] holds -1 - (batches done
-    in that epoch) and the epoch's loss is not recorded.
+    Each epoch records its mean loss in loss_curve, then applies scikit-learn's
+    per-epoch rule in its order (layout's no_improvement, then
+    invscaling_learning_rate, then adaptive_learning_rate or a stop). Returns
+    (epochs run, RAN_ALL | STOPPED | DIVERGED, the last epoch's sum over
+    batches of batch_loss * batch_size). On DIVERGED (a non-finite batch loss),
+    ctrl_i[CTRL_I_STEP] holds -1 - (batches done in that epoch) and the epoch's
+    loss is not recorded.
     """
     n = idx.shape[0]
     n_params = params.shape[0]
     is_sgd = solver == SOLVER_SGD
-    momentum = hyper[1]
-    nesterov = hyper[2] != 0.0
-    beta1 = hyper[3]
-    beta2 = hyper[4]
-    eps = hyper[5]
-    alpha = hyper[6]
-    schedule = ctrl_i[3]
+    momentum = hyper[HYPER_MOMENTUM]
+    nesterov = hyper[HYPER_NESTEROV] != 0.0
+    beta1 = hyper[HYPER_BETA1]
+    beta2 = hyper[HYPER_BETA2]
+    eps = hyper[HYPER_EPSILON]
+    alpha = hyper[HYPER_ALPHA]
+    schedule = ctrl_i[CTRL_I_SCHEDULE]
     n_chunks = 1
     chunk_ws = chunk_cap = 0
     if gpart is not None:
@@ -669,10 +696,10 @@ def fit_epochs(
     losses = np.empty(n_chunks)  # each chunk's loss (forward_backward_split)
     acc = 0.0
     for e in range(n_epochs):
-        if ctrl_i[4] != 0:
+        if ctrl_i[CTRL_I_SHUFFLE] != 0:
             mt_shuffle(idx, mt_key, mt_pos)
-        lr = ctrl_f[0] if is_sgd else hyper[0]
-        t = ctrl_i[0]
+        lr = ctrl_f[CTRL_F_LR] if is_sgd else hyper[HYPER_LR]
+        t = ctrl_i[CTRL_I_STEP]
         acc = 0.0
         n_batches = 0
         for start in range(0, n, batch_size):
@@ -715,7 +742,7 @@ def fit_epochs(
                 )  # fmt: skip
             loss = loss_sum / sw_sum + (0.5 * alpha) * l2 / sw_sum
             if not np.isfinite(loss):
-                ctrl_i[0] = -1 - n_batches
+                ctrl_i[CTRL_I_STEP] = -1 - n_batches
                 return e, DIVERGED, acc + loss * B
             acc += loss * B
             n_batches += 1
@@ -736,27 +763,33 @@ def fit_epochs(
                     grads, gpart, n_chunks - 1, params, units, alpha, sw_sum, opt_a,
                     opt_b, solver, step, hyper, threaded,
                 )  # fmt: skip
-        ctrl_i[0] = t
+        ctrl_i[CTRL_I_STEP] = t
         loss = acc / n
         loss_curve[e] = loss
-        ctrl_i[1] += n
+        ctrl_i[CTRL_I_SEEN] += n
         # scikit-learn's _update_no_improvement_count (training loss)
-        if loss > ctrl_f[4] - ctrl_f[3]:
-            ctrl_i[2] += 1
-        else:
-            ctrl_i[2] = 0
-        if loss < ctrl_f[4]:
-            ctrl_f[4] = loss
-        # iteration_ends: learning_rate_init / (t_ + 1) ** power_t
+        count, best = _no_improvement(
+            loss,
+            ctrl_f[CTRL_F_BEST_LOSS],
+            ctrl_f[CTRL_F_TOL],
+            ctrl_i[CTRL_I_NO_IMPROVEMENT],
+        )
+        ctrl_i[CTRL_I_NO_IMPROVEMENT] = count
+        ctrl_f[CTRL_F_BEST_LOSS] = best
+        # iteration_ends
         if is_sgd and schedule == SCHEDULE_INVSCALING:
-            ctrl_f[0] = ctrl_f[1] / float(ctrl_i[1] + 1) ** ctrl_f[2]
-        # trigger_stopping
-        if ctrl_i[2] > ctrl_f[5]:
-            if is_sgd and schedule == SCHEDULE_ADAPTIVE and ctrl_f[0] > 1e-6:
-                ctrl_f[0] /= 5.0
-                ctrl_i[2] = 0
-            else:
+            ctrl_f[CTRL_F_LR] = _invscaling_learning_rate(
+                ctrl_f[CTRL_F_LR_INIT], ctrl_i[CTRL_I_SEEN], ctrl_f[CTRL_F_POWER_T]
+            )
+        # trigger_stopping; a stop leaves the learning rate as it was
+        if ctrl_i[CTRL_I_NO_IMPROVEMENT] > ctrl_f[CTRL_F_N_ITER_NO_CHANGE]:
+            reduced = 0.0
+            if is_sgd and schedule == SCHEDULE_ADAPTIVE:
+                reduced = _adaptive_learning_rate(ctrl_f[CTRL_F_LR])
+            if reduced == 0.0:
                 return e + 1, STOPPED, acc
+            ctrl_f[CTRL_F_LR] = reduced
+            ctrl_i[CTRL_I_NO_IMPROVEMENT] = 0
     return n_epochs, RAN_ALL, acc
 
 
