@@ -89,6 +89,14 @@ BLAS_MIN = 4096  # the threshold the estimators use
 act_ids = pytest.mark.parametrize("act", ACT_CODES, ids=list(ACTS.values()))
 out_ids = pytest.mark.parametrize("out", OUT_CODES, ids=list(OUTS.values()))
 dtype_ids = pytest.mark.parametrize("dtype", DTYPES, ids=["f64", "f32"])
+# For the epoch and split-batch kernels, whose every argument kind compiles the
+# whole training kernel anew: float32 runs with the exhaustive tests (the
+# default run covers float32 training through the estimators' tests).
+f64_dtype_ids = pytest.mark.parametrize(
+    "dtype",
+    [np.float64, pytest.param(np.float32, marks=pytest.mark.exhaustive)],
+    ids=["f64", "f32"],
+)
 
 
 # ----------------------------------------------------------------------------
@@ -966,7 +974,7 @@ SPLIT_NETS = [
 )
 @pytest.mark.parametrize("mode", FB_MODES, ids=lambda m: f"{m[0]}-blas{m[1]}")
 @pytest.mark.parametrize("n_chunks", [2, 3])
-@dtype_ids
+@f64_dtype_ids
 def test_forward_backward_split(rng, net, act, out, mode, n_chunks, dtype):
     # A batch cut into chunks of rows, each chunk's gradient in its own buffer,
     # then summed: the batch's loss and gradient, as forward_backward computes
@@ -1154,7 +1162,7 @@ def _epoch_problem(rng, act, out, sw_mode, dtype, units=(4, 6, 5, 3), n=23):
 
 @pytest.mark.parametrize("blas_min", [None, NEVER_BLAS, 0], ids=str)
 @pytest.mark.parametrize("mode", ["absent", "zeros"])
-@dtype_ids
+@f64_dtype_ids
 def test_train_epoch_class_labels(rng, blas_min, mode, dtype):
     # A softmax classifier's targets as class indices train the very network
     # that the one-hot matrix trains, to the bit.
@@ -1278,7 +1286,7 @@ def test_train_epoch(rng, solver, case, dtype):
 @pytest.mark.parametrize("solver", list(SOLVERS))
 @pytest.mark.parametrize("case", EPOCH_CASES[::2], ids=lambda c: f"{ACTS[c[0]]}-{c[3]}")
 @pytest.mark.parametrize("n_chunks", [2, 3], ids=lambda k: f"chunks{k}")
-@dtype_ids
+@f64_dtype_ids
 def test_train_epoch_split(rng, solver, case, n_chunks, dtype):
     # Each batch split into chunks of rows, as the estimators train networks
     # with a BLAS layer: 300 rows in batches of 200 (2 or 3 chunks) and 100 (too
